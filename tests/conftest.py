@@ -1,0 +1,6 @@
+"""Test-wide settings: quiet TensorFlow, and a fixed Keras backend unless one is chosen."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
