@@ -1,0 +1,23 @@
+"""gru-search: search GRU sequence models and export the winner as a scikit-learn estimator."""
+
+from gru_search.cells import VARIANTS, build_layer, variant_info
+from gru_search.data import SequenceBatch, SequenceScaler, check_sequences, sequences_from_long
+from gru_search.estimators import GRUClassifier, GRURegressor
+from gru_search.model import GRUConfig, build_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "VARIANTS",
+    "GRUClassifier",
+    "GRUConfig",
+    "GRURegressor",
+    "SequenceBatch",
+    "SequenceScaler",
+    "__version__",
+    "build_layer",
+    "build_model",
+    "check_sequences",
+    "sequences_from_long",
+    "variant_info",
+]

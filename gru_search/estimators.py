@@ -1,0 +1,500 @@
+"""scikit-learn estimators around the Keras GRU models: ``GRUClassifier`` and ``GRURegressor``.
+
+Pickling a fitted estimator stores its Keras model in the ``.keras`` format and loads it
+back with ``safe_mode=True``. As with any pickle, only unpickle estimators you trust.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from numbers import Integral, Real
+from typing import Any
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from gru_search.cells import VARIANTS
+from gru_search.data import SCALINGS, SequenceBatch, SequenceScaler, check_sequences
+from gru_search.model import OPTIMIZERS, GRUConfig, Task, build_model
+
+_MAX_SEED = 2**31 - 1
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Records wall-clock seconds of every epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+class _BaseGRU(BaseEstimator):
+    """Shared fit/predict machinery; subclasses define the task-specific target handling."""
+
+    _task: Task
+    _parameter_constraints: dict = {  # noqa: RUF012 - scikit-learn's convention
+        "units": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "cell": [StrOptions(set(VARIANTS))],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "recurrent_dropout": [Interval(Real, 0, 1, closed="left")],
+        "layer_norm": ["boolean"],
+        "pooling": [StrOptions({"last", "mean"})],
+        "head_units": ["array-like"],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "clipnorm": [Interval(Real, 0, None, closed="neither"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr_patience": [Interval(Integral, 1, None, closed="left"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "scaling": [StrOptions(set(SCALINGS))],
+        "jit_compile": ["boolean", StrOptions({"auto"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        units: tuple[int, ...] = (64,),
+        cell: str = "gru",
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        layer_norm: bool = False,
+        pooling: str = "last",
+        head_units: tuple[int, ...] = (),
+        optimizer: str = "adam",
+        learning_rate: float = 3e-3,
+        clipnorm: float | None = 1.0,
+        batch_size: int = 16,
+        epochs: int = 100,
+        lr_patience: int | None = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 20,
+        scaling: str = "standard",
+        jit_compile: bool | str = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.units = units
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.layer_norm = layer_norm
+        self.pooling = pooling
+        self.head_units = head_units
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.clipnorm = clipnorm
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.lr_patience = lr_patience
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.scaling = scaling
+        self.jit_compile = jit_compile
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- steps, each overridable -----------------------------------------------------
+    def _config(self, seed: int) -> GRUConfig:
+        return GRUConfig(
+            units=self.units,
+            cell=self.cell,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            layer_norm=self.layer_norm,
+            pooling=self.pooling,
+            head_units=self.head_units,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            clipnorm=self.clipnorm,
+            jit_compile=self.jit_compile,
+            seed=seed,
+        )
+
+    def _validate_X(self, X: Any, *, reset: bool) -> SequenceBatch:
+        name = type(self).__name__
+        if reset:
+            batch = check_sequences(X, estimator_name=name)
+            if batch.layout == "2d":
+                # scikit-learn's own bookkeeping: n_features_in_ and feature_names_in_
+                validate_data(self, X, reset=True, dtype=None, ensure_all_finite=False)
+            else:
+                self.n_features_in_ = batch.n_features
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            return batch
+        check_is_fitted(self)
+        batch = check_sequences(X, estimator_name=name)
+        if batch.layout == "2d" and self._fit_layout == "2d":
+            validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
+        if batch.n_features != self.input_shape_[1]:
+            raise ValueError(
+                f"X has {batch.n_features} features per time step, but {name} is expecting "
+                f"{self.input_shape_[1]} features per time step as input."
+            )
+        fitted_steps = self.input_shape_[0]
+        if fitted_steps is not None and batch.n_timesteps != fitted_steps:
+            raise ValueError(
+                f"X has {batch.n_timesteps} time steps, but {name} was fitted on sequences "
+                f"of {fitted_steps} time steps; fit on a list of sequences to accept any "
+                "length."
+            )
+        return batch
+
+    def _model_inputs(self, batch: SequenceBatch) -> Any:
+        values = self.scaler_.transform(batch)
+        if self.input_shape_[0] is not None:
+            return values
+        mask = batch.mask if batch.mask is not None else np.ones(values.shape[:2], dtype=bool)
+        return {"sequences": values, "mask": mask}
+
+    def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
+        """Encode targets for Keras; return (encoded, n_outputs)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _split_validation(
+        self, n_samples: int, y: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        indices = np.arange(n_samples)
+        stratify = y if self._task == "classification" else None
+        try:
+            return train_test_split(
+                indices, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
+        except ValueError:  # too few samples of some class to stratify
+            return train_test_split(indices, test_size=self.validation_fraction, random_state=seed)
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _BaseGRU:
+        """Train the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps[, n_features]) or list of arrays
+            2-D: univariate sequences; 3-D: channels last; a list of 1-D or 2-D arrays:
+            sequences of uneven length (right-padded and masked).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (strings or integers) or regression targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        batch = self._validate_X(X, reset=True)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but y is None")
+        check_consistent_length(batch.values, y)
+        targets, n_outputs = self._prepare_targets(y)
+        weights = _check_sample_weight(sample_weight, batch.values[:, 0, 0], dtype=np.float32)
+
+        seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        keras.utils.set_random_seed(seed)
+        config = self._config(seed)  # validates the architecture parameters
+
+        self._fit_layout = batch.layout
+        ragged = batch.layout == "list"
+        self.input_shape_ = (None if ragged else batch.n_timesteps, batch.n_features)
+        self.scaler_ = SequenceScaler.fit(batch, self.scaling)
+        self.model_ = build_model(
+            config, self.input_shape_, task=self._task, n_outputs=n_outputs, masked=ragged
+        )
+
+        callbacks: list[keras.callbacks.Callback] = [timer := _EpochTimer()]
+        if self.lr_patience:
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="loss", factor=0.5, patience=self.lr_patience, min_lr=1e-5
+                )
+            )
+        fit_rows = np.arange(batch.n_samples)
+        validation_data = None
+        monitor = "loss"
+        if self.early_stopping:
+            fit_rows, held_out = self._split_validation(batch.n_samples, targets, seed)
+            validation_data = (
+                self._model_inputs(batch.take(held_out)),
+                targets[held_out],
+                weights[held_out],
+            )
+            monitor = "val_loss"
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=monitor, patience=self.patience, restore_best_weights=True
+                )
+            )
+        history = self.model_.fit(
+            self._model_inputs(batch.take(fit_rows)),
+            targets[fit_rows],
+            sample_weight=weights[fit_rows],
+            batch_size=min(self.batch_size, len(fit_rows)),
+            epochs=self.epochs,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            shuffle=True,
+        )
+        self.history_ = {key: [float(v) for v in values] for key, values in history.history.items()}
+        self.epoch_seconds_ = timer.seconds
+        self.n_iter_ = len(timer.seconds)
+        losses = self.history_[monitor]
+        self.best_epoch_ = int(np.nanargmin(losses)) + 1 if np.isfinite(losses).any() else 0
+        return self
+
+    def _raw_predict(self, X: Any) -> np.ndarray:
+        batch = self._validate_X(X, reset=False)
+        inputs = self._model_inputs(batch)
+        return np.asarray(self.model_.predict(inputs, batch_size=256, verbose=0))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # -- pickling: the Keras model travels as a .keras archive ---------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        model = state.pop("model_", None)
+        if model is not None:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.keras")
+                model.save(path)
+                with open(path, "rb") as handle:
+                    state["_model_archive"] = handle.read()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        archive = state.pop("_model_archive", None)
+        super().__setstate__(state)
+        if archive is not None:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.keras")
+                with open(path, "wb") as handle:
+                    handle.write(archive)
+                self.model_ = keras.saving.load_model(path, safe_mode=True)
+
+
+_SHARED_PARAMETERS = """
+    units : tuple of int, default=(64,)
+        Width of each recurrent layer; its length is the number of layers.
+    cell : str, default="gru"
+        Gate variant, one of :data:`gru_search.cells.VARIANTS`.
+    bidirectional : bool, default=False
+        Read sequences in both directions.
+    dropout, recurrent_dropout : float, default=0.0
+        Input and recurrent dropout of the recurrent layers, in ``[0, 1)``.
+    layer_norm : bool, default=False
+        Layer normalisation between recurrent layers.
+    pooling : {"last", "mean"}, default="last"
+        Classify from the final state, or from the mean state over the time steps.
+    head_units : tuple of int, default=()
+        Hidden ReLU layers before the output layer.
+    optimizer : {"adam", "adamw", "rmsprop", "sgd", "nadam"}, default="adam"
+    learning_rate : float, default=3e-3
+    clipnorm : float or None, default=1.0
+        Gradient norm clipping.
+    batch_size : int, default=16
+        Capped at the number of training sequences.
+    epochs : int, default=100
+        Maximum number of passes over the data.
+    lr_patience : int or None, default=None
+        Halve the learning rate when the training loss has not improved for this many
+        epochs (down to 1e-5); None keeps it constant.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified for classifiers), stop
+        when its loss has not improved for ``patience`` epochs, and keep the best weights.
+    validation_fraction : float, default=0.1
+    patience : int, default=20
+        GRU learning curves often plateau for tens of epochs before they drop; a short
+        patience stops exactly those runs.
+    scaling : {"standard", "sequence", "none"}, default="standard"
+        Per-feature standardisation learned in ``fit``, per-sequence z-normalisation, or
+        none.
+    jit_compile : bool or "auto", default="auto"
+        XLA compilation; ``"auto"`` uses it whenever the layers allow (see
+        :class:`gru_search.model.GRUConfig`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, dropout and shuffling; the same integer gives identical predictions
+        on a CPU.
+    verbose : int, default=0
+        Keras' ``fit`` verbosity (0 silent, 1 progress bar, 2 one line per epoch).
+"""
+
+_SHARED_ATTRIBUTES = """
+    model_ : keras.Model
+        The trained Keras model.
+    input_shape_ : tuple (n_timesteps or None, n_features)
+        Shape of one sequence; ``None`` time steps when fitted on a list of sequences.
+    n_features_in_ : int
+        Columns of 2-D ``X`` (its time steps, scikit-learn's convention), or features per
+        time step of 3-D or list ``X``.
+    feature_names_in_ : ndarray of str
+        Column names of a 2-D DataFrame ``X``; only then defined.
+    scaler_ : SequenceScaler
+        The input scaling learned in ``fit``.
+    history_ : dict of str to list of float
+        Per-epoch metrics as Keras recorded them.
+    epoch_seconds_ : list of float
+        Wall-clock seconds of every epoch.
+    n_iter_ : int
+        Epochs run.
+    best_epoch_ : int
+        Epoch (1-based) with the lowest monitored loss (validation loss with early
+        stopping, training loss otherwise).
+"""
+
+
+class GRUClassifier(ClassifierMixin, _BaseGRU):
+    __doc__ = f"""Sequence classifier built on a GRU (or any gate variant) in Keras.
+
+    Parameters
+    ----------{_SHARED_PARAMETERS}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, as given.{_SHARED_ATTRIBUTES}
+    Examples
+    --------
+    >>> from gru_search import GRUClassifier
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 12))
+    >>> y = (X[:, :6].sum(axis=1) > 0).astype(int)
+    >>> clf = GRUClassifier(units=(8,), epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _task: Task = "classification"
+
+    def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        self._label_encoder = LabelEncoder().fit(y)
+        self.classes_ = self._label_encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, but y contains "
+                f"only one class: {self.classes_[0]!r}"
+            )
+        return self._label_encoder.transform(y).astype(np.int32), len(self.classes_)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        output = self._raw_predict(X).astype(np.float64)
+        if len(self.classes_) == 2:
+            positive = output.reshape(-1)
+            return np.column_stack([1.0 - positive, positive])
+        return output / output.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted class labels.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class GRURegressor(RegressorMixin, _BaseGRU):
+    __doc__ = f"""Sequence regressor (one or several targets) built on a GRU in Keras.
+
+    Targets are standardised inside ``fit`` and predictions mapped back, so their scale
+    does not affect training.
+
+    Parameters
+    ----------{_SHARED_PARAMETERS}
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.{_SHARED_ATTRIBUTES}
+    Examples
+    --------
+    >>> from gru_search import GRURegressor
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 12))
+    >>> reg = GRURegressor(units=(8,), epochs=5, random_state=0).fit(X, X.sum(axis=1))
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _task: Task = "regression"
+
+    def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{type(self).__name__} needs numeric targets, got dtype {y.dtype}"
+                ) from None
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinity; expected finite targets")
+        self._y_ndim = y.ndim
+        targets = y.reshape(len(y), -1).astype(np.float64)
+        self.n_outputs_ = targets.shape[1]
+        self._target_mean = targets.mean(axis=0)
+        scale = targets.std(axis=0)
+        self._target_scale = np.where(scale < 1e-12, 1.0, scale)
+        return ((targets - self._target_mean) / self._target_scale).astype(
+            np.float32
+        ), targets.shape[1]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            1-D when fitted on a 1-D ``y``.
+        """
+        check_is_fitted(self)
+        output = self._raw_predict(X).astype(np.float64)
+        output = output * self._target_scale + self._target_mean
+        return output.reshape(-1) if self._y_ndim == 1 else output
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
