@@ -143,7 +143,7 @@ def check_sequences(X: Any, *, estimator_name: str = "estimator") -> SequenceBat
         raise ValueError(
             f"{estimator_name} expects X of shape (n_samples, n_timesteps) or "
             f"(n_samples, n_timesteps, n_features), got a {X.ndim}-D array of shape "
-            f"{np.shape(X)}. Reshape 1-D data with X.reshape(1, -1) for one sequence or "
+            f"{np.shape(X)}. Reshape your data: X.reshape(1, -1) for one sequence, "
             "X.reshape(-1, 1) for one-step sequences."
         )
     values = check_array(

@@ -215,7 +215,9 @@ class _BaseGRU(BaseEstimator):
         self._validate_params()
         batch = self._validate_X(X, reset=True)
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but y is None")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         check_consistent_length(batch.values, y)
         targets, n_outputs = self._prepare_targets(y)
         weights = _check_sample_weight(sample_weight, batch.values[:, 0, 0], dtype=np.float32)
@@ -285,7 +287,8 @@ class _BaseGRU(BaseEstimator):
 
     # -- pickling: the Keras model travels as a .keras archive ---------------------------
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        # a copy: on Python >= 3.11 the default state is the instance's own __dict__
+        state = dict(super().__getstate__())
         model = state.pop("model_", None)
         if model is not None:
             with tempfile.TemporaryDirectory() as folder:
@@ -431,6 +434,7 @@ class GRUClassifier(ClassifierMixin, _BaseGRU):
         -------
         ndarray of shape (n_samples,)
         """
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
