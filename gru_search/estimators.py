@@ -49,6 +49,16 @@ class _EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
+_PREDICT_BATCH = 128
+
+
+def _pad_rows(inputs: Any, extra: int) -> Any:
+    """Append ``extra`` copies of the first row to an array or a dict of arrays."""
+    if isinstance(inputs, dict):
+        return {key: _pad_rows(value, extra) for key, value in inputs.items()}
+    return np.concatenate([inputs, np.repeat(inputs[:1], extra, axis=0)])
+
+
 class _BaseGRU(BaseEstimator):
     """Shared fit/predict machinery; subclasses define the task-specific target handling."""
 
@@ -278,7 +288,16 @@ class _BaseGRU(BaseEstimator):
     def _raw_predict(self, X: Any) -> np.ndarray:
         batch = self._validate_X(X, reset=False)
         inputs = self._model_inputs(batch)
-        return np.asarray(self.model_.predict(inputs, batch_size=256, verbose=0))
+        # Every call sees batches of exactly _PREDICT_BATCH rows (the last one padded):
+        # float32 matrix products round differently for different batch shapes, so this
+        # makes a sample's prediction independent of what it is predicted with, and the
+        # compiled predict function is traced once instead of once per input size.
+        n_rows = batch.n_samples
+        padded = -n_rows % _PREDICT_BATCH
+        if padded:
+            inputs = _pad_rows(inputs, padded)
+        output = self.model_.predict(inputs, batch_size=_PREDICT_BATCH, verbose=0)
+        return np.asarray(output)[:n_rows]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
