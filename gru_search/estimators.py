@@ -28,7 +28,14 @@ from sklearn.utils.validation import (
 )
 
 from gru_search.cells import VARIANTS
-from gru_search.data import SCALINGS, SequenceBatch, SequenceScaler, check_sequences
+from gru_search.data import (
+    SCALINGS,
+    SequenceBatch,
+    SequenceScaler,
+    check_sequences,
+    fold_patches,
+    resolve_patch_size,
+)
 from gru_search.model import OPTIMIZERS, GRUConfig, Task, build_model
 
 _MAX_SEED = 2**31 - 1
@@ -82,6 +89,7 @@ class _BaseGRU(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "scaling": [StrOptions(set(SCALINGS))],
+        "patch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "jit_compile": ["boolean", StrOptions({"auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -108,6 +116,7 @@ class _BaseGRU(BaseEstimator):
         validation_fraction: float = 0.1,
         patience: int = 20,
         scaling: str = "standard",
+        patch_size: int | str = "auto",
         jit_compile: bool | str = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -130,6 +139,7 @@ class _BaseGRU(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.scaling = scaling
+        self.patch_size = patch_size
         self.jit_compile = jit_compile
         self.random_state = random_state
         self.verbose = verbose
@@ -185,8 +195,9 @@ class _BaseGRU(BaseEstimator):
     def _model_inputs(self, batch: SequenceBatch) -> Any:
         values = self.scaler_.transform(batch)
         if self.input_shape_[0] is not None:
-            return values
+            return fold_patches(values, None, self.patch_size_)[0]
         mask = batch.mask if batch.mask is not None else np.ones(values.shape[:2], dtype=bool)
+        values, mask = fold_patches(values, mask, self.patch_size_)
         return {"sequences": values, "mask": mask}
 
     def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
@@ -205,7 +216,14 @@ class _BaseGRU(BaseEstimator):
         except ValueError:  # too few samples of some class to stratify
             return train_test_split(indices, test_size=self.validation_fraction, random_state=seed)
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _BaseGRU:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+    ) -> _BaseGRU:
         """Train the model.
 
         Parameters
@@ -217,6 +235,10 @@ class _BaseGRU(BaseEstimator):
             Class labels (strings or integers) or regression targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights of the loss.
+        callbacks : list of keras.callbacks.Callback, default=None
+            Extra Keras callbacks for the training run (the search uses one to score and
+            prune every epoch). They may use this estimator's ``predict`` at epoch end:
+            every fitted attribute is set before training starts.
 
         Returns
         -------
@@ -239,12 +261,18 @@ class _BaseGRU(BaseEstimator):
         self._fit_layout = batch.layout
         ragged = batch.layout == "list"
         self.input_shape_ = (None if ragged else batch.n_timesteps, batch.n_features)
+        self.patch_size_ = resolve_patch_size(self.patch_size, batch.n_timesteps)
         self.scaler_ = SequenceScaler.fit(batch, self.scaling)
+        model_steps = None if ragged else -(-batch.n_timesteps // self.patch_size_)
         self.model_ = build_model(
-            config, self.input_shape_, task=self._task, n_outputs=n_outputs, masked=ragged
+            config,
+            (model_steps, batch.n_features * self.patch_size_),
+            task=self._task,
+            n_outputs=n_outputs,
+            masked=ragged,
         )
 
-        callbacks: list[keras.callbacks.Callback] = [timer := _EpochTimer()]
+        callbacks = [timer := _EpochTimer(), *(callbacks or [])]
         if self.lr_patience:
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
@@ -364,6 +392,12 @@ _SHARED_PARAMETERS = """
     scaling : {"standard", "sequence", "none"}, default="standard"
         Per-feature standardisation learned in ``fit``, per-sequence z-normalisation, or
         none.
+    patch_size : int or "auto", default="auto"
+        Consecutive time steps read as one recurrent step (their features side by side).
+        ``"auto"`` reads sequences of up to 32 steps as they are and longer ones in
+        ``ceil(n_timesteps / 32)``-step patches, which trains far more reliably on long
+        series and cuts the sequential work by the same factor (see
+        :func:`gru_search.data.resolve_patch_size`).
     jit_compile : bool or "auto", default="auto"
         XLA compilation; ``"auto"`` uses it whenever the layers allow (see
         :class:`gru_search.model.GRUConfig`).
@@ -386,6 +420,8 @@ _SHARED_ATTRIBUTES = """
         Column names of a 2-D DataFrame ``X``; only then defined.
     scaler_ : SequenceScaler
         The input scaling learned in ``fit``.
+    patch_size_ : int
+        Time steps per recurrent step, ``patch_size`` resolved for the training data.
     history_ : dict of str to list of float
         Per-epoch metrics as Keras recorded them.
     epoch_seconds_ : list of float

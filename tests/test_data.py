@@ -1,0 +1,63 @@
+"""Patching: folding consecutive time steps into one recurrent step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gru_search import GRUClassifier
+from gru_search.data import fold_patches, resolve_patch_size
+
+
+@pytest.mark.parametrize(
+    ("n_timesteps", "expected"), [(1, 1), (32, 1), (33, 2), (150, 5), (251, 8)]
+)
+def test_auto_patch_size_keeps_about_32_recurrent_steps(n_timesteps, expected):
+    assert resolve_patch_size("auto", n_timesteps) == expected
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "big", True])
+def test_bad_patch_size_is_rejected(bad):
+    with pytest.raises(ValueError, match="patch_size"):
+        resolve_patch_size(bad, 10)
+
+
+def test_fixed_length_sequences_are_padded_at_the_start():
+    values = np.arange(2 * 5 * 2, dtype=np.float32).reshape(2, 5, 2)
+    folded, mask = fold_patches(values, None, 2)
+    assert mask is None
+    assert folded.shape == (2, 3, 4)
+    # one zero step in front, then steps (0, 1) and (2, 3) side by side
+    np.testing.assert_array_equal(folded[0, 0], [0, 0, *values[0, 0]])
+    np.testing.assert_array_equal(folded[0, 1], [*values[0, 1], *values[0, 2]])
+    np.testing.assert_array_equal(folded[1, 2], [*values[1, 3], *values[1, 4]])
+
+
+def test_uneven_sequences_keep_a_mask_per_patch():
+    values = np.ones((2, 5, 1), dtype=np.float32)
+    mask = np.array([[True] * 5, [True, True, True, False, False]])
+    values[~mask] = 0
+    folded, patch_mask = fold_patches(values, mask, 2)
+    assert folded.shape == (2, 3, 2)
+    np.testing.assert_array_equal(patch_mask, [[True, True, True], [True, True, False]])
+    np.testing.assert_array_equal(folded[1, 1], [1, 0])  # the real step, then padding
+
+
+def test_patch_size_one_changes_nothing():
+    values = np.random.default_rng(0).normal(size=(3, 7, 2)).astype(np.float32)
+    folded, mask = fold_patches(values, None, 1)
+    assert folded is values and mask is None
+
+
+def test_estimator_reads_long_sequences_in_patches():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40)
+    X = rng.normal(size=(40, 70)) + np.where(y[:, None] == 1, 1.0, -1.0)
+    clf = GRUClassifier(units=(4,), epochs=3, jit_compile=False, random_state=0).fit(X, y)
+    assert clf.patch_size_ == 3
+    assert clf.model_.input_shape == (None, 24, 3)  # ceil(70 / 3) steps of 3 values
+    assert clf.predict(X[:5]).shape == (5,)
+    uneven = [row[: 40 + i] for i, row in enumerate(X)]
+    clf = GRUClassifier(units=(4,), epochs=2, patch_size=4, jit_compile=False).fit(uneven, y)
+    assert clf.patch_size_ == 4
+    assert clf.predict(uneven[:3]).shape == (3,)
