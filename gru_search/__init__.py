@@ -3,7 +3,10 @@
 from gru_search.cells import VARIANTS, build_layer, variant_info
 from gru_search.data import SequenceBatch, SequenceScaler, check_sequences, sequences_from_long
 from gru_search.estimators import GRUClassifier, GRURegressor
+from gru_search.export import load, save
 from gru_search.model import GRUConfig, build_model
+from gru_search.search import GRUSearchCV
+from gru_search.spaces import SearchSpace, SpaceError, load_space
 
 __version__ = "0.1.0"
 
@@ -12,12 +15,18 @@ __all__ = [
     "GRUClassifier",
     "GRUConfig",
     "GRURegressor",
+    "GRUSearchCV",
+    "SearchSpace",
     "SequenceBatch",
     "SequenceScaler",
+    "SpaceError",
     "__version__",
     "build_layer",
     "build_model",
     "check_sequences",
+    "load",
+    "load_space",
+    "save",
     "sequences_from_long",
     "variant_info",
 ]

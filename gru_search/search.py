@@ -1,0 +1,488 @@
+"""GRUSearchCV: an Optuna study over a search space, as a scikit-learn meta-estimator."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.model_selection import check_cv, train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from gru_search.data import check_sequences
+from gru_search.spaces import SearchSpace, load_space
+from gru_search.storage import make_storage
+from gru_search.trials import Objective, TrainingDivergedError, best_trial, run_trial
+
+_MAX_SEED = 2**31 - 1
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("hyperband", "median", "successive_halving", "none")
+#: Study user attribute holding the space and task a study was created with.
+STUDY_SPEC_KEY = "gru_search_spec"
+
+
+class StudyMismatchError(ValueError):
+    """An existing study was created for a different space or task."""
+
+
+def make_sampler(sampler: str | optuna.samplers.BaseSampler, seed: int | None, parallel: bool):
+    """Optuna sampler by name, with every TPE argument explicit (Optuna 5 changed defaults)."""
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        return sampler
+    if sampler == "tpe":
+        with warnings.catch_warnings():  # `group` is flagged experimental since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                n_startup_trials=6,
+                n_ei_candidates=24,
+                multivariate=True,
+                group=True,  # conditional parameters (per-layer units, `when:`) form groups
+                constant_liar=parallel,
+                seed=seed,
+            )
+    if sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ValueError(f"unknown sampler {sampler!r}; expected one of {', '.join(SAMPLERS)}")
+
+
+def make_pruner(pruner: str | optuna.pruners.BasePruner | None, warmup: int, epochs: int):
+    """Optuna pruner by name; every one waits ``warmup`` epochs before it cuts."""
+    if isinstance(pruner, optuna.pruners.BasePruner):
+        return pruner
+    if pruner in (None, "none"):
+        return optuna.pruners.NopPruner()
+    if pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=warmup, max_resource=epochs, reduction_factor=3
+        )
+    if pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
+    if pruner == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=warmup, reduction_factor=3)
+    raise ValueError(f"unknown pruner {pruner!r}; expected one of {', '.join(PRUNERS)}")
+
+
+def study_spec(space: SearchSpace, task: str, objective: Objective) -> dict[str, Any]:
+    """What must agree between a study and whoever adds trials to it."""
+    return {"space": space.to_dict(), "task": task, "metric": objective.name}
+
+
+def open_study(
+    *,
+    storage: str | optuna.storages.BaseStorage | None,
+    study_name: str | None,
+    spec: dict[str, Any],
+    direction: str,
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+) -> optuna.Study:
+    """Create the study, or resume one of the same name after checking it matches ``spec``."""
+    study = optuna.create_study(
+        storage=make_storage(storage),
+        study_name=study_name,
+        direction=direction,
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    stored = study.user_attrs.get(STUDY_SPEC_KEY)
+    if stored is None:
+        if study.direction.name.lower() != direction:
+            raise StudyMismatchError(
+                f"study {study.study_name!r} {study.direction.name.lower()}s its objective, "
+                f"but this search would {direction} it"
+            )
+        study.set_user_attr(STUDY_SPEC_KEY, spec)
+    elif json.loads(json.dumps(stored)) != json.loads(json.dumps(spec)):
+        differing = [key for key in spec if stored.get(key) != json.loads(json.dumps(spec[key]))]
+        raise StudyMismatchError(
+            f"study {study.study_name!r} already exists with a different "
+            f"{' and '.join(differing)}; use another study name, or the same space, task "
+            "and metric to resume it"
+        )
+    return study
+
+
+class GRUSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Search GRU sequence models with Optuna and refit the best one.
+
+    Parameters
+    ----------
+    estimator : GRUClassifier or GRURegressor
+        The base estimator; the space's parameters override its own in every trial.
+    space : str, path or SearchSpace, default="default"
+        A shipped space name (``"default"``, ``"quick"``, ``"gate_variants"``), a YAML
+        file, or a :class:`~gru_search.spaces.SearchSpace`.
+    n_trials : int or None, default=None
+        Trials to run in this call (None: until ``timeout``; both None: 20 trials).
+    timeout : float or None, default=None
+        Wall-clock seconds for the study; the trial running at the limit finishes.
+    cv : None, int or cross-validation splitter, default=None
+        None: one stratified hold-out of ``validation_fraction``. An int or a splitter:
+        every trial trains on every fold (its first fold is the one pruned on).
+    validation_fraction : float, default=0.2
+        Size of the hold-out when ``cv`` is None.
+    scoring : str or None, default=None
+        A scikit-learn scorer name or ``"loss"``; None takes the space's ``metric``
+        (accuracy for classifiers, r2 for regressors when the space names none).
+    sampler : {"tpe", "random"} or optuna sampler, default="tpe"
+        TPE is created with explicit arguments (multivariate, grouped, 6 random start-up
+        trials after the space's ``start_from`` trials).
+    pruner : {"hyperband", "median", "successive_halving", "none"} or optuna pruner, \
+default="hyperband"
+        Pruning starts after the space's ``pruning_warmup`` epochs.
+    storage : str, optuna storage or None, default=None
+        None keeps the study in memory; any Optuna storage URL (``sqlite:///study.db``,
+        ``postgresql://...``) persists it for optuna-dashboard and for resuming.
+    study_name : str or None, default=None
+        A study of this name in ``storage`` resumes if its space, task and metric match.
+    refit : bool, default=True
+        Refit the best configuration on all the data, for its best epoch count.
+    random_state : int, RandomState or None, default=None
+        Seeds the sampler, the hold-out split and (when the estimator has none) every
+        trial's training. With ``n_jobs=1`` on a CPU the same value gives the same
+        sequence of trial parameters.
+    n_jobs : int, default=1
+        Trials run at once in this process (threads). For several processes or machines,
+        use a shared storage and ``gru-search worker``.
+    progress_bar : bool, default=False
+        Optuna's progress bar (trials or seconds done, best value so far).
+    verbose : int, default=1
+        0 silent, 1 one line per trial, 2 also Keras' per-epoch lines.
+
+    Attributes
+    ----------
+    best_estimator_ : estimator
+        The best configuration refit on all the data (when ``refit``).
+    best_params_ : dict
+        Estimator parameters of the best trial.
+    best_score_ : float
+        Its validation score (mean over folds).
+    best_trial_ : optuna.trial.FrozenTrial
+    study_ : optuna.Study
+    space_ : SearchSpace
+    leaderboard_ : pandas.DataFrame
+        Finished trials, best first (see :meth:`leaderboard`).
+    n_trials_ : int
+        Trials in the study (all states).
+    refit_time_ : float
+        Seconds the refit took.
+    interrupted_ : bool
+        Whether Ctrl-C ended the study early (finished trials are kept).
+    """
+
+    def __init__(
+        self,
+        estimator: BaseEstimator,
+        *,
+        space: str | SearchSpace = "default",
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        cv: Any = None,
+        validation_fraction: float = 0.2,
+        scoring: str | None = None,
+        sampler: Any = "tpe",
+        pruner: Any = "hyperband",
+        storage: Any = None,
+        study_name: str | None = None,
+        refit: bool = True,
+        random_state: Any = None,
+        n_jobs: int = 1,
+        progress_bar: bool = False,
+        verbose: int = 1,
+    ) -> None:
+        self.estimator = estimator
+        self.space = space
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.cv = cv
+        self.validation_fraction = validation_fraction
+        self.scoring = scoring
+        self.sampler = sampler
+        self.pruner = pruner
+        self.storage = storage
+        self.study_name = study_name
+        self.refit = refit
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.progress_bar = progress_bar
+        self.verbose = verbose
+
+    # -- steps -------------------------------------------------------------------------
+    def _splits(self, X: Any, y: Any, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        n_samples = len(X)
+        classifier = is_classifier(self.estimator)
+        if self.cv is None:
+            if not 0 < self.validation_fraction < 1:
+                raise ValueError(
+                    f"validation_fraction must lie in (0, 1), got {self.validation_fraction!r}"
+                )
+            rows = np.arange(n_samples)
+            try:
+                train, val = train_test_split(
+                    rows,
+                    test_size=self.validation_fraction,
+                    random_state=seed,
+                    stratify=np.asarray(y) if classifier else None,
+                )
+            except ValueError:  # a class too small to stratify
+                train, val = train_test_split(
+                    rows, test_size=self.validation_fraction, random_state=seed
+                )
+            return [(train, val)]
+        splitter = check_cv(self.cv, np.asarray(y), classifier=classifier)
+        placeholder = np.zeros((n_samples, 1))
+        return [(train, val) for train, val in splitter.split(placeholder, np.asarray(y))]
+
+    def _log(self, message: str) -> None:
+        if not self.verbose:
+            return
+        if self.progress_bar:
+            from tqdm import tqdm
+
+            tqdm.write(message, file=sys.stderr)  # above the bar, not through it
+        else:
+            print(message, file=sys.stderr, flush=True)
+
+    def _trial_logger(self, space: SearchSpace, objective: Objective):
+        def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            if not self.verbose:
+                return
+            params = trial.user_attrs.get("estimator_params", trial.params)
+            shown = ", ".join(f"{k}={v}" for k, v in params.items() if k != "epochs")
+            seconds = trial.user_attrs.get("train_seconds", float("nan"))
+            value = "" if trial.value is None else f" {objective.name}={trial.value:.4f}"
+            try:
+                leader = best_trial(study)
+                best = f" (best {leader.value:.4f} #{leader.number})"
+            except ValueError:
+                best = ""
+            self._log(
+                f"[gru-search] trial {trial.number} {trial.state.name.lower()}{value} "
+                f"in {seconds:.1f}s{best}: {shown}"
+            )
+
+        return report
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GRUSearchCV:
+        """Run the study, then refit the best configuration on all of ``X, y``.
+
+        Parameters
+        ----------
+        X : sequences in any layout the estimator accepts
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        space = load_space(self.space)
+        check_sequences(X, estimator_name=type(self).__name__)  # fail before any trial
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+        scoring = self.scoring if self.scoring is not None else space.training.metric
+        objective = Objective.create(scoring, self.estimator)
+        rng = check_random_state(self.random_state)
+        sampler_seed = int(rng.randint(_MAX_SEED))
+        split_seed = int(rng.randint(_MAX_SEED))
+        trial_seed = int(rng.randint(_MAX_SEED)) if self.random_state is not None else None
+        splits = self._splits(X, y, split_seed)
+        pruner = make_pruner(self.pruner, space.training.pruning_warmup, space.training.epochs)
+        sampler = make_sampler(self.sampler, sampler_seed, parallel=self.n_jobs != 1)
+        task = getattr(self.estimator, "_task", "classification")
+        optuna_verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(logging.WARNING if self.verbose > 1 else logging.ERROR)
+        try:
+            return self._run(
+                X, y, sample_weight, space, objective, splits, sampler, pruner, task, trial_seed
+            )
+        finally:
+            optuna.logging.set_verbosity(optuna_verbosity)
+
+    def _run(
+        self, X, y, sample_weight, space, objective, splits, sampler, pruner, task, trial_seed
+    ) -> GRUSearchCV:
+        study = open_study(
+            storage=self.storage,
+            study_name=self.study_name,
+            spec=study_spec(space, task, objective),
+            direction=objective.direction,
+            sampler=sampler,
+            pruner=pruner,
+        )
+        if not study.trials:
+            for point in space.start_points:
+                study.enqueue_trial(point, skip_if_exists=True)
+
+        n_trials = self.n_trials
+        if n_trials is None and self.timeout is None:
+            n_trials = 20
+        self._log(
+            f"[gru-search] study {study.study_name!r}: space {space.name!r}, "
+            f"{n_trials if n_trials is not None else 'as many'} trials"
+            + (f" within {self.timeout:.0f}s" if self.timeout else "")
+            + f", {objective.direction} validation {objective.name} "
+            f"({'hold-out' if self.cv is None else f'{len(splits)}-fold CV'})"
+        )
+
+        def trial_function(trial: optuna.Trial) -> float:
+            return run_trial(
+                trial,
+                space=space,
+                estimator=self.estimator,
+                X=X,
+                y=y,
+                splits=splits,
+                objective=objective,
+                sample_weight=sample_weight,
+                random_state=trial_seed,
+                clear_session=self.n_jobs == 1,
+            )
+
+        self.interrupted_ = False
+        try:
+            study.optimize(
+                trial_function,
+                n_trials=n_trials,
+                timeout=self.timeout,
+                n_jobs=self.n_jobs,
+                catch=(Exception,),  # one broken trial fails alone; the study goes on
+                callbacks=[self._trial_logger(space, objective)],
+                gc_after_trial=False,  # run_trial clears the Keras session and collects
+                show_progress_bar=self.progress_bar,
+            )
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            self._log(
+                "[gru-search] interrupted: the running trial is marked failed, "
+                "finished trials are kept"
+            )
+
+        self.study_ = study
+        self.space_ = space
+        self.scorer_ = objective
+        self.n_trials_ = len(study.trials)
+        self.leaderboard_ = leaderboard(study)
+        completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not completed:
+            failures = [t.user_attrs.get("fail_reason") for t in study.trials]
+            raise RuntimeError(
+                f"no trial of study {study.study_name!r} completed ({len(study.trials)} "
+                f"trials; {sum(f is not None for f in failures)} diverged). Check the data "
+                "and the space, or give the search more time."
+            )
+        self.best_trial_ = best_trial(study)
+        self.best_score_ = float(self.best_trial_.value)
+        self.best_params_ = space.to_estimator_params(self.best_trial_.params)
+        self.best_index_ = self.best_trial_.number
+        if self.refit:
+            epochs = int(self.best_trial_.user_attrs.get("best_epoch", space.training.epochs))
+            params = {**self.best_params_, "epochs": max(1, epochs)}
+            if self.estimator.get_params().get("random_state") is None and trial_seed is not None:
+                params["random_state"] = trial_seed
+            self._log(
+                f"[gru-search] refitting trial {self.best_trial_.number} on all "
+                f"{len(X)} sequences for {params['epochs']} epochs"
+            )
+            start = time.perf_counter()
+            self.best_estimator_ = clone(self.estimator).set_params(**params)
+            self.best_estimator_.fit(X, y, sample_weight=sample_weight)
+            self.refit_time_ = time.perf_counter() - start
+            if hasattr(self.best_estimator_, "classes_"):
+                self.classes_ = self.best_estimator_.classes_
+            self.n_features_in_ = self.best_estimator_.n_features_in_
+        return self
+
+    # -- delegation --------------------------------------------------------------------
+    def _check_refit(self, method: str) -> None:
+        check_is_fitted(self, "best_trial_")
+        if not self.refit:
+            raise AttributeError(f"{method} is available only with refit=True")
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions of ``best_estimator_``."""
+        self._check_refit("predict")
+        return self.best_estimator_.predict(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of ``best_estimator_`` (classifiers)."""
+        self._check_refit("predict_proba")
+        return self.best_estimator_.predict_proba(X)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """``best_estimator_``'s own score (accuracy or R²)."""
+        self._check_refit("score")
+        return self.best_estimator_.score(X, y, sample_weight=sample_weight)
+
+    def leaderboard(self, top: int | None = None) -> pd.DataFrame:
+        """Finished trials, best first: value, parameters, size, epochs and seconds."""
+        check_is_fitted(self, "study_")
+        frame = leaderboard(self.study_)
+        return frame if top is None else frame.head(top)
+
+
+LEADERBOARD_COLUMNS = (
+    "trial",
+    "state",
+    "value",
+    "validation_loss",
+    "cell",
+    "units",
+    "n_params",
+    "fused_kernel",
+    "best_epoch",
+    "epochs_run",
+    "mean_epoch_seconds",
+    "train_seconds",
+)
+
+
+def leaderboard(
+    study: optuna.Study, states: Sequence[str] = ("COMPLETE", "PRUNED")
+) -> pd.DataFrame:
+    """A study's trials as a table, completed trials best first, then pruned ones."""
+    rows = []
+    for trial in study.trials:
+        if trial.state.name not in states:
+            continue
+        params = trial.user_attrs.get("estimator_params", {})
+        row = {
+            "trial": trial.number,
+            "state": trial.state.name,
+            "value": trial.value,
+            "validation_loss": trial.user_attrs.get("validation_loss"),
+            "cell": params.get("cell", trial.user_attrs.get("cell")),
+            "units": tuple(params.get("units", ())),
+            "n_params": trial.user_attrs.get("n_params"),
+            "fused_kernel": trial.user_attrs.get("fused_kernel"),
+            "best_epoch": trial.user_attrs.get("best_epoch"),
+            "epochs_run": len(trial.intermediate_values),
+            "mean_epoch_seconds": trial.user_attrs.get("mean_epoch_seconds"),
+            "train_seconds": trial.user_attrs.get("train_seconds"),
+        }
+        row.update({k: v for k, v in params.items() if k not in ("cell", "units", "epochs")})
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=None if rows else list(LEADERBOARD_COLUMNS))
+    if frame.empty:
+        return frame
+    ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
+    frame["_complete"] = frame["state"] == "COMPLETE"
+    frame = frame.sort_values(
+        ["_complete", "value", "validation_loss", "trial"],
+        ascending=[False, ascending, True, True],
+        na_position="last",
+    )
+    return frame.drop(columns="_complete").reset_index(drop=True)
+
+
+__all__ = ["GRUSearchCV", "StudyMismatchError", "TrainingDivergedError", "leaderboard"]

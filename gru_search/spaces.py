@@ -1,0 +1,547 @@
+"""Search spaces as data: YAML files validated into frozen objects.
+
+A space file (``search_spaces/*.yaml``) looks like::
+
+    name: quick
+    description: one line for `gru-search spaces list`
+    layers:
+      count: {type: int, low: 1, high: 2}          # depth
+      units: {type: categorical, choices: [16, 32]} # sampled per layer: units_0, units_1, ...
+    params:                                          # estimator parameters to search
+      cell: {type: categorical, choices: [gru, mgu]}
+      dropout: {type: float, low: 0.0, high: 0.3, step: 0.05}
+      learning_rate: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}
+      recurrent_dropout: {type: float, low: 0.0, high: 0.3, when: {cell: [mgu]}}
+    fixed:                                           # estimator parameters held constant
+      batch_size: 16
+    training:
+      epochs: 60             # epoch budget of one trial
+      metric: accuracy       # a scikit-learn scorer name, or "loss"
+      direction: maximize    # must agree with the metric
+      pruning_warmup: 20     # epochs before a trial may be pruned
+    start_from:              # trials evaluated first (Optuna's enqueue_trial)
+      - {n_layers: 1, units_0: 32, cell: gru, dropout: 0.0, learning_rate: 3.0e-3}
+
+Distributions map one-to-one onto Optuna's ``suggest_int`` / ``suggest_float`` /
+``suggest_categorical``. A parameter with ``when: {other: [values]}`` is sampled only in
+trials where ``other`` took one of ``values`` (define-by-run). One pure function,
+:meth:`SearchSpace.to_estimator_params`, turns a trial's parameters into estimator
+parameters (``n_layers=2, units_0=64, units_1=32`` becomes ``units=(64, 32)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gru_search.cells import VARIANTS
+
+#: Folder of the spaces shipped with the package (``load_space("quick")``).
+SPACES_DIR = Path(__file__).resolve().parent.parent / "search_spaces"
+_PACKAGED_DIR = Path(__file__).resolve().parent / "search_spaces"
+
+#: Estimator parameters a space may search or fix (``units`` comes from ``layers``).
+ESTIMATOR_PARAMS = (
+    "cell",
+    "bidirectional",
+    "dropout",
+    "recurrent_dropout",
+    "layer_norm",
+    "pooling",
+    "head_units",
+    "optimizer",
+    "learning_rate",
+    "clipnorm",
+    "batch_size",
+    "epochs",
+    "lr_patience",
+    "scaling",
+    "patch_size",
+    "jit_compile",
+)
+_FRACTIONS = ("dropout", "recurrent_dropout")
+_METRICS_MINIMIZED = ("loss",)
+
+
+class SpaceError(ValueError):
+    """A search-space file that does not validate; the message names file, key and rule."""
+
+
+@dataclass(frozen=True)
+class IntParam:
+    """An integer drawn from ``[low, high]`` (``trial.suggest_int``)."""
+
+    name: str
+    low: int
+    high: int
+    step: int = 1
+    log: bool = False
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def suggest(self, trial: Any) -> int:
+        return trial.suggest_int(self.name, self.low, self.high, step=self.step, log=self.log)
+
+
+@dataclass(frozen=True)
+class FloatParam:
+    """A float drawn from ``[low, high]`` (``trial.suggest_float``)."""
+
+    name: str
+    low: float
+    high: float
+    step: float | None = None
+    log: bool = False
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def suggest(self, trial: Any) -> float:
+        return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+
+
+@dataclass(frozen=True)
+class CategoricalParam:
+    """One of ``choices`` (``trial.suggest_categorical``)."""
+
+    name: str
+    choices: tuple[Any, ...]
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def suggest(self, trial: Any) -> Any:
+        return trial.suggest_categorical(self.name, list(self.choices))
+
+
+Param = IntParam | FloatParam | CategoricalParam
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How one trial trains and is judged.
+
+    Attributes
+    ----------
+    epochs : int
+        Epoch budget of one trial (the refit uses the best trial's best epoch).
+    metric : str
+        A scikit-learn scorer name computed on the validation data after every epoch, or
+        ``"loss"`` (the validation loss). ``None`` picks ``accuracy`` or ``r2`` by task.
+    direction : {"maximize", "minimize"}
+        Scorers are maximised, ``"loss"`` minimised.
+    pruning_warmup : int
+        Epochs before a trial may be pruned: GRU curves often plateau for tens of epochs
+        before they drop (DESIGN.md §6a), so an early cut kills the winners.
+    """
+
+    epochs: int = 100
+    metric: str | None = None
+    direction: str = "maximize"
+    pruning_warmup: int = 30
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """A validated search space. Build with :func:`load_space` or :meth:`from_dict`."""
+
+    name: str
+    description: str
+    depth: Param
+    units: Param
+    params: tuple[Param, ...]
+    fixed: tuple[tuple[str, Any], ...] = ()
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+    start_from: tuple[tuple[tuple[str, Any], ...], ...] = ()
+    source: str = "<dict>"
+
+    # -- sampling --------------------------------------------------------------------
+    def sample(self, trial: Any) -> dict[str, Any]:
+        """Draw one configuration through ``trial.suggest_*`` (define-by-run).
+
+        Returns the estimator parameters of the trial (see :meth:`to_estimator_params`).
+        """
+        n_layers = self.depth.suggest(trial)
+        for index in range(n_layers):
+            _renamed(self.units, f"units_{index}").suggest(trial)
+        for param in self.params:
+            if _active(param, trial.params):
+                param.suggest(trial)
+        return self.to_estimator_params(trial.params)
+
+    def to_estimator_params(self, trial_params: Mapping[str, Any]) -> dict[str, Any]:
+        """Turn trial parameters into estimator parameters (a pure function).
+
+        ``n_layers=2, units_0=64, units_1=32`` becomes ``units=(64, 32)``; parameters of
+        the space pass through; ``fixed`` values are added; the epoch budget becomes
+        ``epochs`` unless the space fixes or searches it.
+        """
+        if "n_layers" not in trial_params:
+            raise KeyError("trial parameters lack 'n_layers'")
+        n_layers = int(trial_params["n_layers"])
+        estimator_params: dict[str, Any] = {"epochs": self.training.epochs}
+        estimator_params.update(dict(self.fixed))
+        estimator_params["units"] = tuple(
+            int(trial_params[f"units_{index}"]) for index in range(n_layers)
+        )
+        for param in self.params:
+            if param.name in trial_params:
+                value = trial_params[param.name]
+                estimator_params[param.name] = tuple(value) if param.name == "head_units" else value
+        return estimator_params
+
+    @property
+    def start_points(self) -> list[dict[str, Any]]:
+        """The ``start_from`` trial parameters, as dicts for ``study.enqueue_trial``."""
+        return [dict(point) for point in self.start_from]
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        """Gate variants this space can produce."""
+        for param in self.params:
+            if param.name == "cell" and isinstance(param, CategoricalParam):
+                return tuple(param.choices)
+        return (dict(self.fixed).get("cell", "gru"),)
+
+    # -- loading ---------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "<dict>") -> SearchSpace:
+        """Validate a parsed YAML document; errors name ``source``, the key and the rule."""
+        return _Parser(source).space(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (stored with a study, shown by ``gru-search spaces show``)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "layers": {"count": _param_dict(self.depth), "units": _param_dict(self.units)},
+            "params": {param.name: _param_dict(param) for param in self.params},
+            "fixed": {key: _plain(value) for key, value in self.fixed},
+            "training": {
+                "epochs": self.training.epochs,
+                "metric": self.training.metric,
+                "direction": self.training.direction,
+                "pruning_warmup": self.training.pruning_warmup,
+            },
+            "start_from": [
+                {key: _plain(value) for key, value in point} for point in self.start_from
+            ],
+        }
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _param_dict(param: Param) -> dict[str, Any]:
+    if isinstance(param, CategoricalParam):
+        data: dict[str, Any] = {
+            "type": "categorical",
+            "choices": [_plain(c) for c in param.choices],
+        }
+    else:
+        data = {"type": "int" if isinstance(param, IntParam) else "float"}
+        data.update(low=param.low, high=param.high)
+        if param.step is not None and not (isinstance(param, IntParam) and param.step == 1):
+            data["step"] = param.step
+        if param.log:
+            data["log"] = True
+    if param.when:
+        data["when"] = {key: list(values) for key, values in param.when}
+    return data
+
+
+def _renamed(param: Param, name: str) -> Param:
+    from dataclasses import replace
+
+    return replace(param, name=name)
+
+
+def _active(param: Param, chosen: Mapping[str, Any]) -> bool:
+    return all(chosen.get(key) in values for key, values in param.when)
+
+
+class _Parser:
+    """Validation of one document; every error starts with the file name and the key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, message: str) -> SpaceError:
+        return SpaceError(f"{self.source}: {key}: {message}")
+
+    def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"expected a mapping, got {type(value).__name__} {value!r}")
+        return value
+
+    def only(self, value: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> None:
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            raise self.fail(key, f"unknown key(s) {unknown}; expected only {', '.join(allowed)}")
+
+    def space(self, data: Any) -> SearchSpace:
+        if not isinstance(data, Mapping):
+            raise SpaceError(
+                f"{self.source}: the document must be a mapping with keys name, layers, "
+                f"params, fixed, training, start_from; got {type(data).__name__}"
+            )
+        self.only(
+            data,
+            "<top level>",
+            ("name", "description", "layers", "params", "fixed", "training", "start_from"),
+        )
+        for required in ("name", "layers"):
+            if required not in data:
+                raise self.fail(required, "missing required key")
+        name = data["name"]
+        if not isinstance(name, str) or not name:
+            raise self.fail("name", f"expected a non-empty string, got {name!r}")
+        layers = self.mapping(data["layers"], "layers")
+        self.only(layers, "layers", ("count", "units"))
+        for required in ("count", "units"):
+            if required not in layers:
+                raise self.fail(f"layers.{required}", "missing required key")
+        depth = self.param("n_layers", layers["count"], "layers.count")
+        units = self.param("units", layers["units"], "layers.units")
+        self.check_positive_ints(depth, "layers.count")
+        self.check_positive_ints(units, "layers.units")
+
+        params = []
+        for key, spec in self.mapping(data.get("params") or {}, "params").items():
+            self.check_estimator_key(key, f"params.{key}")
+            params.append(self.param(key, spec, f"params.{key}"))
+        names = {param.name for param in params}
+        for param in params:
+            for other, _ in param.when:
+                if other not in names or other == param.name:
+                    raise self.fail(
+                        f"params.{param.name}.when",
+                        f"refers to {other!r}, which is not another parameter of this space",
+                    )
+
+        fixed = []
+        for key, value in self.mapping(data.get("fixed") or {}, "fixed").items():
+            self.check_estimator_key(key, f"fixed.{key}")
+            if key in names:
+                raise self.fail(f"fixed.{key}", "is also under params; keep it in one place")
+            self.check_value(key, value, f"fixed.{key}")
+            fixed.append((key, tuple(value) if isinstance(value, list) else value))
+
+        training = self.training(data.get("training") or {})
+        space = SearchSpace(
+            name=name,
+            description=str(data.get("description", "")).strip(),
+            depth=depth,
+            units=units,
+            params=tuple(params),
+            fixed=tuple(fixed),
+            training=training,
+            source=self.source,
+        )
+        start_from = self.start_from(data.get("start_from") or [], space)
+        return SearchSpace(**{**space.__dict__, "start_from": start_from})
+
+    def check_estimator_key(self, key: str, where: str) -> None:
+        if key == "units":
+            raise self.fail(where, "layer widths are declared under layers.units")
+        if key not in ESTIMATOR_PARAMS:
+            raise self.fail(
+                where, f"unknown estimator parameter; expected one of {', '.join(ESTIMATOR_PARAMS)}"
+            )
+
+    def check_value(self, name: str, value: Any, where: str) -> None:
+        if name == "cell" and value not in VARIANTS:
+            raise self.fail(
+                where, f"unknown variant {value!r}; expected one of {', '.join(VARIANTS)}"
+            )
+        if name in _FRACTIONS and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
+        ):
+            raise self.fail(where, f"{name} must lie in [0, 1), got {value!r}")
+
+    def check_positive_ints(self, param: Param, where: str) -> None:
+        values = param.choices if isinstance(param, CategoricalParam) else (param.low, param.high)
+        if isinstance(param, FloatParam) or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
+        ):
+            raise self.fail(where, f"expected positive integers, got {_param_dict(param)}")
+
+    def param(self, name: str, spec: Any, where: str) -> Param:
+        spec = self.mapping(spec, where)
+        if "type" not in spec:
+            raise self.fail(f"{where}.type", "missing; expected int, float or categorical")
+        kind = spec["type"]
+        when = self.when(spec.get("when"), where)
+        if kind == "categorical":
+            self.only(spec, where, ("type", "choices", "when"))
+            choices = spec.get("choices")
+            if not isinstance(choices, list) or not choices:
+                raise self.fail(f"{where}.choices", f"expected a non-empty list, got {choices!r}")
+            for choice in choices:
+                # what an Optuna RDB storage can hold; lists go under `fixed`
+                if choice is not None and not isinstance(choice, (bool, int, float, str)):
+                    raise self.fail(
+                        f"{where}.choices",
+                        f"choice {choice!r} is not a number, string, boolean or null; "
+                        "Optuna storages hold only those (fix lists under `fixed`)",
+                    )
+            choices = tuple(choices)
+            for choice in choices:
+                self.check_value(name, choice, f"{where}.choices")
+            return CategoricalParam(name, choices, when)
+        if kind not in ("int", "float"):
+            raise self.fail(
+                f"{where}.type",
+                f"unknown distribution type {kind!r}; expected int, float or categorical",
+            )
+        self.only(spec, where, ("type", "low", "high", "step", "log", "when"))
+        for bound in ("low", "high"):
+            if bound not in spec:
+                raise self.fail(f"{where}.{bound}", "missing required key")
+        low, high, step, log = spec["low"], spec["high"], spec.get("step"), spec.get("log", False)
+        number = int if kind == "int" else (int, float)
+        for label, value in (("low", low), ("high", high), ("step", step)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, number)):
+                raise self.fail(
+                    f"{where}.{label}",
+                    f"expected {'an integer' if kind == 'int' else 'a number'}, got {value!r}",
+                )
+        if not isinstance(log, bool):
+            raise self.fail(f"{where}.log", f"expected true or false, got {log!r}")
+        if low > high:
+            raise self.fail(where, f"low ({low}) is greater than high ({high})")
+        if log and low <= 0:
+            raise self.fail(where, f"log scale needs low > 0, got {low}")
+        if step is not None and step <= 0:
+            raise self.fail(f"{where}.step", f"must be positive, got {step}")
+        if step is not None and log:
+            raise self.fail(where, "step and log cannot be combined (Optuna's rule)")
+        for value in (low, high):
+            self.check_value(name, value, where)
+        if kind == "int":
+            return IntParam(name, low, high, step or 1, log, when)
+        if not all(map(math.isfinite, (low, high))):
+            raise self.fail(where, "low and high must be finite")
+        return FloatParam(name, float(low), float(high), step, log, when)
+
+    def when(self, spec: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        if spec is None:
+            return ()
+        spec = self.mapping(spec, f"{where}.when")
+        result = []
+        for key, values in spec.items():
+            if not isinstance(values, list) or not values:
+                raise self.fail(
+                    f"{where}.when.{key}", f"expected a non-empty list of values, got {values!r}"
+                )
+            result.append((key, tuple(values)))
+        return tuple(result)
+
+    def training(self, spec: Any) -> TrainingSettings:
+        spec = self.mapping(spec, "training")
+        self.only(spec, "training", ("epochs", "metric", "direction", "pruning_warmup"))
+        epochs = spec.get("epochs", TrainingSettings.epochs)
+        warmup = spec.get("pruning_warmup", min(TrainingSettings.pruning_warmup, epochs))
+        for key, value in (("epochs", epochs), ("pruning_warmup", warmup)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise self.fail(f"training.{key}", f"expected a positive integer, got {value!r}")
+        if warmup > epochs:
+            raise self.fail(
+                "training.pruning_warmup", f"({warmup}) exceeds training.epochs ({epochs})"
+            )
+        metric = spec.get("metric")
+        if metric is not None:
+            from sklearn.metrics import get_scorer_names
+
+            if metric not in _METRICS_MINIMIZED and metric not in get_scorer_names():
+                raise self.fail(
+                    "training.metric",
+                    f"unknown metric {metric!r}; expected 'loss' or a scikit-learn scorer name "
+                    "such as accuracy, balanced_accuracy, f1_macro, neg_log_loss, r2",
+                )
+        natural = "minimize" if metric in _METRICS_MINIMIZED else "maximize"
+        direction = spec.get("direction", natural)
+        if direction not in ("maximize", "minimize"):
+            raise self.fail(
+                "training.direction", f"expected maximize or minimize, got {direction!r}"
+            )
+        if direction != natural:
+            raise self.fail(
+                "training.direction",
+                f"{direction} does not fit metric {metric or 'accuracy/r2'!r}, which is "
+                f"{'a loss' if natural == 'minimize' else 'a score (greater is better)'}; "
+                f"expected {natural}",
+            )
+        return TrainingSettings(epochs, metric, direction, warmup)
+
+    def start_from(self, spec: Any, space: SearchSpace) -> tuple[tuple[tuple[str, Any], ...], ...]:
+        if not isinstance(spec, list):
+            raise self.fail("start_from", f"expected a list of mappings, got {spec!r}")
+        points = []
+        for index, point in enumerate(spec):
+            where = f"start_from[{index}]"
+            point = self.mapping(point, where)
+            if "n_layers" not in point:
+                raise self.fail(f"{where}.n_layers", "missing required key")
+            n_layers = point["n_layers"]
+            expected = {"n_layers", *(f"units_{i}" for i in range(int(n_layers)))}
+            expected |= {p.name for p in space.params if _active(p, point)}
+            missing = sorted(expected - set(point))
+            unknown = sorted(set(point) - expected)
+            if missing or unknown:
+                raise self.fail(
+                    where,
+                    f"must give exactly the trial parameters {sorted(expected)}"
+                    + (f"; missing {missing}" if missing else "")
+                    + (f"; unexpected {unknown}" if unknown else ""),
+                )
+            for key, value in point.items():
+                self.check_value(key, value, f"{where}.{key}")
+            points.append(
+                tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in point.items())
+            )
+        return tuple(points)
+
+
+def available_spaces() -> dict[str, Path]:
+    """Names and paths of the spaces shipped with gru-search."""
+    folder = SPACES_DIR if SPACES_DIR.is_dir() else _PACKAGED_DIR
+    return {path.stem: path for path in sorted(folder.glob("*.yaml"))}
+
+
+def load_space(name_or_path: str | Path | SearchSpace) -> SearchSpace:
+    """Load and validate a search space.
+
+    Parameters
+    ----------
+    name_or_path : str, path or SearchSpace
+        The name of a shipped space (``"default"``, ``"quick"``, ``"gate_variants"``), or
+        the path of a YAML file. A :class:`SearchSpace` is returned as it is.
+
+    Returns
+    -------
+    SearchSpace
+
+    Raises
+    ------
+    SpaceError
+        If the file is missing, is not YAML, or does not validate; the message names the
+        file, the key and what was expected.
+    """
+    if isinstance(name_or_path, SearchSpace):
+        return name_or_path
+    shipped = available_spaces()
+    path = Path(name_or_path)
+    if str(name_or_path) in shipped:
+        path = shipped[str(name_or_path)]
+    elif not path.is_file():
+        raise SpaceError(
+            f"no search space {str(name_or_path)!r}: not a file, and not one of the shipped "
+            f"spaces ({', '.join(shipped)})"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise SpaceError(f"{path}: not valid YAML: {error}") from None
+    return SearchSpace.from_dict(data, source=str(path))

@@ -1,0 +1,249 @@
+"""One Optuna trial: sample a configuration, train, score and prune every epoch.
+
+Kept apart from :mod:`gru_search.search` so that a worker process (or a test) can run
+trials without the meta-estimator around them.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import optuna
+from sklearn.base import clone
+from sklearn.metrics import check_scoring
+from sklearn.utils import _safe_indexing
+
+from gru_search.model import GRUConfig
+from gru_search.spaces import SearchSpace
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss became NaN or infinite; the trial fails, the study goes on."""
+
+
+def index_rows(X: Any, rows: np.ndarray) -> Any:
+    """Rows of an array, a DataFrame or a list of uneven sequences."""
+    if isinstance(X, (list, tuple)):
+        return [X[row] for row in rows]
+    return _safe_indexing(X, rows)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a trial optimises: a scikit-learn scorer (greater is better) or the loss.
+
+    Attributes
+    ----------
+    name : str
+        The metric's name as given (``"accuracy"``, ``"loss"``, ...).
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, greater is better.
+    sign : float
+        +1 for scores; -1 for ``"loss"`` (stored values are then the loss itself).
+    """
+
+    name: str
+    scorer: Callable[[Any, Any, Any], float]
+    sign: float
+    loss: Callable[[Any, Any, Any], float]
+
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.sign > 0 else "minimize"
+
+    @classmethod
+    def create(cls, metric: str | None, estimator: Any) -> Objective:
+        """The objective for ``metric`` (``None``: accuracy or r2 by task)."""
+        is_classifier = getattr(estimator, "_task", "classification") == "classification"
+        if metric is None:
+            metric = "accuracy" if is_classifier else "r2"
+        loss_name = "neg_log_loss" if is_classifier else "neg_mean_squared_error"
+        loss = check_scoring(estimator, scoring=loss_name)
+        if metric == "loss":
+            return cls("loss", loss, -1.0, loss)
+        return cls(metric, check_scoring(estimator, scoring=metric), 1.0, loss)
+
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+        return self.sign * float(self.scorer(estimator, X, y))
+
+    def validation_loss(self, estimator: Any, X: Any, y: Any) -> float:
+        """Log loss (classifiers) or mean squared error (regressors): the tie-breaker."""
+        return -float(self.loss(estimator, X, y))
+
+
+class EpochReporter(keras.callbacks.Callback):
+    """Score the validation data after every epoch; report it to Optuna and prune.
+
+    Pruning and divergence stop training through ``model.stop_training`` rather than an
+    exception inside Keras, so the training loop always ends cleanly; the trial then
+    raises :class:`optuna.TrialPruned` or :class:`TrainingDivergedError`.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        objective: Objective,
+        X_val: Any,
+        y_val: Any,
+        trial: optuna.Trial | None,
+    ) -> None:
+        super().__init__()
+        self.estimator = estimator
+        self.objective = objective
+        self.X_val = X_val
+        self.y_val = y_val
+        self.trial = trial
+        self.values: list[float] = []
+        self.losses: list[float] = []
+        self.pruned = False
+        self.diverged: str | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged = f"training loss became {float(loss)} at epoch {epoch + 1}"
+            self.model.stop_training = True
+            return
+        value = self.objective(self.estimator, self.X_val, self.y_val)
+        self.values.append(value)
+        self.losses.append(self.objective.validation_loss(self.estimator, self.X_val, self.y_val))
+        if self.trial is None:
+            return
+        self.trial.report(value, step=epoch + 1)
+        if self.trial.should_prune():
+            self.pruned = True
+            self.model.stop_training = True
+
+    def best(self) -> tuple[float, float, int]:
+        """Best value, its validation loss and its 1-based epoch.
+
+        On a validation set of a dozen sequences many epochs tie on accuracy; among them
+        the one with the lowest validation loss wins (a finer, less noisy measure).
+        """
+        order = sorted(
+            range(len(self.values)),
+            key=lambda i: (-self.objective.sign * self.values[i], self.losses[i], -i),
+        )
+        best = order[0]
+        return float(self.values[best]), float(self.losses[best]), best + 1
+
+
+def run_trial(
+    trial: optuna.Trial,
+    *,
+    space: SearchSpace,
+    estimator: Any,
+    X: Any,
+    y: Any,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    objective: Objective,
+    sample_weight: Any = None,
+    random_state: int | None = None,
+    clear_session: bool = True,
+) -> float:
+    """Train the trial's configuration on every split and return its mean best score.
+
+    The first split's per-epoch scores are reported to Optuna for pruning. The trial's
+    user attributes record its estimator parameters, parameter count, fused-kernel flag,
+    per-epoch seconds, best epoch and training seconds (optuna-dashboard shows them).
+    """
+    params = space.sample(trial)
+    candidate = clone(estimator).set_params(**params)
+    if random_state is not None and estimator.get_params().get("random_state") is None:
+        candidate.set_params(random_state=(random_state + trial.number) % (2**31 - 1))
+    config = _config_of(candidate)
+    trial.set_user_attr("estimator_params", _jsonable(params))
+    trial.set_user_attr("cell", config.cell)
+    trial.set_user_attr("fused_kernel", config.uses_fused_kernel)
+    start = time.perf_counter()
+    fold_values, fold_losses, best_epochs, epoch_seconds = [], [], [], []
+    try:
+        for fold, (train_rows, val_rows) in enumerate(splits):
+            reporter = EpochReporter(
+                candidate,
+                objective,
+                index_rows(X, val_rows),
+                _safe_indexing(y, val_rows),
+                trial if fold == 0 else None,
+            )
+            weights = None if sample_weight is None else _safe_indexing(sample_weight, train_rows)
+            candidate.fit(
+                index_rows(X, train_rows),
+                _safe_indexing(y, train_rows),
+                sample_weight=weights,
+                callbacks=[reporter],
+            )
+            if fold == 0:
+                trial.set_user_attr("n_params", int(candidate.model_.count_params()))
+                epoch_seconds = [round(s, 4) for s in candidate.epoch_seconds_]
+                trial.set_user_attr("epoch_seconds", epoch_seconds)
+                trial.set_user_attr("mean_epoch_seconds", float(np.mean(epoch_seconds)))
+            if reporter.diverged:
+                trial.set_user_attr("fail_reason", reporter.diverged)
+                raise TrainingDivergedError(reporter.diverged)
+            if reporter.pruned:
+                trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
+                raise optuna.TrialPruned(f"pruned at epoch {len(reporter.values)}")
+            value, loss, epoch = reporter.best()
+            fold_values.append(value)
+            fold_losses.append(loss)
+            best_epochs.append(epoch)
+    finally:
+        if clear_session:
+            # TensorFlow keeps every graph of the process alive otherwise
+            del candidate
+            keras.backend.clear_session()
+            gc.collect()
+    trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
+    trial.set_user_attr("fold_values", fold_values)
+    trial.set_user_attr("validation_loss", float(np.mean(fold_losses)))
+    trial.set_user_attr("best_epoch", round(float(np.median(best_epochs))))
+    return float(np.mean(fold_values))
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    """The study's best completed trial; ties on the value go to the lower validation loss.
+
+    Accuracy on a small validation set ties often (many configurations score 1.0 on a dozen
+    sequences); the validation loss separates them.
+    """
+    completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not completed:
+        raise ValueError(f"study {study.study_name!r} has no completed trial")
+    sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    return min(
+        completed,
+        key=lambda t: (
+            sign * t.value,
+            t.user_attrs.get("validation_loss", float("inf")),
+            t.number,
+        ),
+    )
+
+
+def _config_of(estimator: Any) -> GRUConfig:
+    params = estimator.get_params()
+    return GRUConfig(
+        units=params["units"],
+        cell=params["cell"],
+        bidirectional=params["bidirectional"],
+        dropout=params["dropout"],
+        recurrent_dropout=params["recurrent_dropout"],
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

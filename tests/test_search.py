@@ -1,0 +1,203 @@
+"""GRUSearchCV: real Optuna studies over real (tiny) Keras trainings."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.base import clone
+
+from gru_search import GRUClassifier, GRURegressor, GRUSearchCV, SearchSpace
+from gru_search.search import StudyMismatchError
+
+BASE = GRUClassifier(jit_compile=False, random_state=0)
+
+# Small and fast: 1 layer of 4-8 units, 6 epochs a trial.
+TINY = {
+    "name": "tiny",
+    "layers": {
+        "count": {"type": "int", "low": 1, "high": 1},
+        "units": {"type": "categorical", "choices": [4, 8]},
+    },
+    "params": {
+        "cell": {"type": "categorical", "choices": ["gru", "mgu"]},
+        "learning_rate": {"type": "float", "low": 3e-3, "high": 3e-2, "log": True},
+    },
+    "fixed": {"batch_size": 32},
+    "training": {"epochs": 6, "pruning_warmup": 2},
+    "start_from": [{"n_layers": 1, "units_0": 8, "cell": "gru", "learning_rate": 0.02}],
+}
+
+
+def make_sequences(n: int = 48, steps: int = 10, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    trend = np.linspace(-1, 1, steps)[None, :] * (2 * y[:, None] - 1)
+    return (trend + 0.3 * rng.normal(size=(n, steps))).astype("float32"), y
+
+
+def tiny_space(**changes) -> SearchSpace:
+    data = {**TINY, **changes}
+    return SearchSpace.from_dict(data)
+
+
+@pytest.fixture(scope="module")
+def fitted_search():
+    X, y = make_sequences()
+    search = GRUSearchCV(BASE, space=tiny_space(), n_trials=3, random_state=0, verbose=0)
+    return search.fit(X, y), X, y
+
+
+def test_search_runs_trials_records_attributes_and_refits(fitted_search):
+    search, X, y = fitted_search
+    assert len(search.study_.trials) == search.n_trials_ == 3
+    # the space's start point runs first
+    assert search.study_.trials[0].params == TINY["start_from"][0]
+    best = search.best_trial_
+    for key in (
+        "estimator_params",
+        "n_params",
+        "fused_kernel",
+        "epoch_seconds",
+        "best_epoch",
+        "train_seconds",
+        "cell",
+    ):
+        assert key in best.user_attrs, key
+    assert len(best.user_attrs["epoch_seconds"]) == len(best.intermediate_values) == 6
+    assert (
+        best.value
+        == search.best_score_
+        == max(t.value for t in search.study_.trials if t.value is not None)
+    )
+    assert search.best_params_["units"] == (best.params["units_0"],)
+    refit = search.best_estimator_
+    assert refit.n_iter_ == best.user_attrs["best_epoch"]
+    assert refit.model_.count_params() == best.user_attrs["n_params"]
+    assert search.predict(X).shape == (len(X),)
+    assert search.predict_proba(X).shape == (len(X), 2)
+    assert 0.0 <= search.score(X, y) <= 1.0
+    board = search.leaderboard()
+    assert board["trial"].iloc[0] == best.number
+    assert {"value", "cell", "units", "n_params", "mean_epoch_seconds"} <= set(board.columns)
+
+
+def test_same_random_state_gives_the_same_trial_sequence():
+    X, y = make_sequences()
+
+    def trial_params():
+        search = GRUSearchCV(BASE, space=tiny_space(), n_trials=4, random_state=7, verbose=0)
+        return [t.params for t in search.fit(X, y).study_.trials]
+
+    first = trial_params()
+    assert first == trial_params()
+    assert len({tuple(sorted(p.items())) for p in first}) > 1
+
+
+def test_a_failing_and_a_diverging_trial_do_not_end_the_study():
+    X, _ = make_sequences()
+    target = X.sum(axis=1)
+    space = tiny_space(
+        params={
+            # a patch of 0 steps is invalid: that trial raises inside fit
+            "patch_size": {"type": "categorical", "choices": [0, 1]},
+            # plain SGD at 1e9 without clipping overflows a linear output to inf, then NaN
+            "learning_rate": {"type": "categorical", "choices": [1e9, 1e-2]},
+        },
+        fixed={"optimizer": "sgd", "clipnorm": None, "batch_size": 32},
+        start_from=[
+            {"n_layers": 1, "units_0": 4, "patch_size": 0, "learning_rate": 1e-2},
+            {"n_layers": 1, "units_0": 4, "patch_size": 1, "learning_rate": 1e9},
+            {"n_layers": 1, "units_0": 4, "patch_size": 1, "learning_rate": 1e-2},
+        ],
+    )
+    search = GRUSearchCV(
+        GRURegressor(jit_compile=False, random_state=0),
+        space=space,
+        n_trials=3,
+        pruner="none",
+        random_state=0,
+        verbose=0,
+    ).fit(X, target)
+    states = [t.state.name for t in search.study_.trials]
+    assert states == ["FAIL", "FAIL", "COMPLETE"]
+    assert "became nan" in search.study_.trials[1].user_attrs["fail_reason"] or (
+        "became inf" in search.study_.trials[1].user_attrs["fail_reason"]
+    )
+    assert search.best_trial_.number == 2
+
+
+class _InterruptOnSecondFit(GRUClassifier):
+    """Raises KeyboardInterrupt in its second fit, as Ctrl-C during trial 1 would."""
+
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None, *, callbacks=None):
+        type(self).fits += 1
+        if type(self).fits == 2:
+            raise KeyboardInterrupt
+        return super().fit(X, y, sample_weight=sample_weight, callbacks=callbacks)
+
+
+def test_ctrl_c_ends_the_study_and_keeps_finished_trials(tmp_path):
+    X, y = make_sequences()
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    search = GRUSearchCV(
+        _InterruptOnSecondFit(jit_compile=False, random_state=0),
+        space=tiny_space(),
+        n_trials=5,
+        storage=storage,
+        study_name="interrupted",
+        verbose=0,
+    ).fit(X, y)
+    assert search.interrupted_
+    stored = optuna.load_study(study_name="interrupted", storage=storage)
+    assert [t.state.name for t in stored.trials] == ["COMPLETE", "FAIL"]
+    assert search.best_trial_.number == 0
+    assert search.predict(X).shape == (len(X),)  # refit still ran (third fit)
+
+
+def test_sqlite_study_resumes_and_refuses_a_different_space(tmp_path):
+    X, y = make_sequences()
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    kwargs = {"storage": storage, "study_name": "resumable", "verbose": 0, "refit": False}
+    GRUSearchCV(BASE, space=tiny_space(), n_trials=2, **kwargs).fit(X, y)
+    search = GRUSearchCV(BASE, space=tiny_space(), n_trials=1, **kwargs).fit(X, y)
+    assert len(search.study_.trials) == 3
+    # the start point was enqueued once, when the study was new
+    assert sum(t.params == TINY["start_from"][0] for t in search.study_.trials) == 1
+    other = tiny_space(fixed={"batch_size": 8})
+    with pytest.raises(StudyMismatchError, match="different space"):
+        GRUSearchCV(BASE, space=other, n_trials=1, **kwargs).fit(X, y)
+    with pytest.raises(AttributeError, match="refit=True"):
+        search.predict(X)
+
+
+def test_cross_validation_and_loss_metric_for_a_regressor():
+    X, _ = make_sequences(n=36)
+    target = X[:, -3:].mean(axis=1)
+    search = GRUSearchCV(
+        GRURegressor(jit_compile=False, random_state=0),
+        space=tiny_space(),
+        n_trials=2,
+        cv=2,
+        scoring="loss",
+        random_state=0,
+        verbose=0,
+    ).fit(X, target)
+    assert search.study_.direction == optuna.study.StudyDirection.MINIMIZE
+    assert len(search.best_trial_.user_attrs["fold_values"]) == 2
+    assert search.best_score_ == min(t.value for t in search.study_.trials)
+    assert search.predict(X).shape == (36,)
+
+
+def test_clone_and_bad_arguments():
+    search = GRUSearchCV(BASE, space="quick", n_trials=1)
+    assert clone(search).get_params()["space"] == "quick"
+    X, y = make_sequences(n=10)
+    with pytest.raises(ValueError, match="unknown sampler"):
+        GRUSearchCV(BASE, space=tiny_space(), sampler="grid", n_trials=1).fit(X, y)
+    with pytest.raises(ValueError, match="unknown pruner"):
+        GRUSearchCV(BASE, space=tiny_space(), pruner="fast", n_trials=1).fit(X, y)
+    with pytest.raises(ValueError, match="samples"):
+        GRUSearchCV(BASE, space=tiny_space(), n_trials=1).fit(X, y[:5])

@@ -1,0 +1,172 @@
+"""Search spaces: the shipped files, sampling through Optuna, and clear errors."""
+
+from __future__ import annotations
+
+import copy
+
+import optuna
+import pytest
+import yaml
+
+from gru_search import SpaceError, load_space
+from gru_search.cells import VARIANTS
+from gru_search.spaces import SearchSpace, available_spaces
+
+MINIMAL = {
+    "name": "t",
+    "layers": {
+        "count": {"type": "int", "low": 1, "high": 3},
+        "units": {"type": "categorical", "choices": [8, 16]},
+    },
+    "params": {
+        "cell": {"type": "categorical", "choices": ["gru", "mgu"]},
+        "dropout": {"type": "float", "low": 0.0, "high": 0.4, "step": 0.1},
+        "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+        "recurrent_dropout": {"type": "float", "low": 0.0, "high": 0.2, "when": {"cell": ["mgu"]}},
+    },
+    "fixed": {"batch_size": 16},
+    "training": {"epochs": 12, "pruning_warmup": 4},
+}
+
+
+def test_shipped_spaces_load_and_cover_every_variant():
+    assert {"default", "quick", "gate_variants"} <= set(available_spaces())
+    for name in available_spaces():
+        space = load_space(name)
+        assert space.name == name
+        for point in space.start_points:  # every start point is a complete trial
+            params = space.to_estimator_params(point)
+            assert len(params["units"]) == point["n_layers"]
+    assert set(load_space("gate_variants").cells) == set(VARIANTS)
+
+
+def test_sampling_is_define_by_run_with_per_layer_units_and_conditions():
+    space = SearchSpace.from_dict(MINIMAL)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen_depths, seen_conditional = set(), {"gru": set(), "mgu": set()}
+    for _ in range(40):
+        trial = study.ask()
+        params = space.sample(trial)
+        n_layers = trial.params["n_layers"]
+        seen_depths.add(n_layers)
+        assert params["units"] == tuple(trial.params[f"units_{i}"] for i in range(n_layers))
+        assert not any(f"units_{i}" in trial.params for i in range(n_layers, 3))
+        seen_conditional[params["cell"]].add("recurrent_dropout" in params)
+        assert params["batch_size"] == 16 and params["epochs"] == 12
+        study.tell(trial, 0.0)
+    assert seen_depths == {1, 2, 3}
+    assert seen_conditional == {"gru": {False}, "mgu": {True}}
+
+
+def test_to_estimator_params_is_a_pure_mapping():
+    space = SearchSpace.from_dict(MINIMAL)
+    params = {
+        "n_layers": 2,
+        "units_0": 64,
+        "units_1": 32,
+        "cell": "gru",
+        "dropout": 0.1,
+        "learning_rate": 0.01,
+    }
+    assert space.to_estimator_params(params) == {
+        "epochs": 12,
+        "batch_size": 16,
+        "units": (64, 32),
+        "cell": "gru",
+        "dropout": 0.1,
+        "learning_rate": 0.01,
+    }
+
+
+def test_round_trip_through_to_dict():
+    for name in available_spaces():
+        space = load_space(name)
+        again = SearchSpace.from_dict(space.to_dict(), source=space.source)
+        assert again == space
+
+
+def _with(path: str, value):
+    data = copy.deepcopy(MINIMAL)
+    keys = path.split(".")
+    target = data
+    for key in keys[:-1]:
+        target = target[key]
+    if value is _DELETE:
+        del target[keys[-1]]
+    else:
+        target[keys[-1]] = value
+    return data
+
+
+_DELETE = object()
+
+BAD_SPACES = [
+    ("low > high", _with("params.dropout.low", 0.5), r"params\.dropout: low \(0\.5\) is greater"),
+    ("unknown variant", _with("params.cell.choices", ["gru", "lstm"]), r"unknown variant 'lstm'"),
+    ("unknown type", _with("params.dropout.type", "normal"), r"unknown distribution type"),
+    ("negative dropout", _with("params.dropout.low", -0.1), r"dropout must lie in \[0, 1\)"),
+    (
+        "dropout of 1",
+        _with("params.dropout", _DELETE) | {"fixed": {"dropout": 1.0}},
+        r"fixed\.dropout: dropout must lie",
+    ),
+    ("both fixed and searched", _with("fixed", {"dropout": 0.1}), r"also under params"),
+    ("missing key", _with("layers.units", _DELETE), r"layers\.units: missing required key"),
+    ("missing high", _with("params.dropout.high", _DELETE), r"dropout\.high: missing"),
+    ("not a mapping", ["a", "list"], r"document must be a mapping"),
+    (
+        "unknown param",
+        _with("params.colour", {"type": "categorical", "choices": [1]}),
+        r"params\.colour: unknown estimator parameter",
+    ),
+    ("log with low 0", _with("params.learning_rate.low", 0.0), r"log scale needs low > 0"),
+    (
+        "bad units",
+        _with("layers.units", {"type": "float", "low": 1, "high": 2}),
+        r"layers\.units: expected positive integers",
+    ),
+    ("list choice", _with("params.cell.choices", [["gru"]]), r"not a number, string"),
+    ("empty choices", _with("params.cell.choices", []), r"expected a non-empty list"),
+    ("warm-up beyond budget", _with("training.pruning_warmup", 50), r"exceeds training\.epochs"),
+    ("unknown metric", _with("training", {"metric": "accurracy"}), r"unknown metric"),
+    (
+        "wrong direction",
+        _with("training", {"metric": "accuracy", "direction": "minimize"}),
+        r"expected maximize",
+    ),
+    (
+        "dangling condition",
+        _with("params.recurrent_dropout.when", {"colour": ["red"]}),
+        r"refers to 'colour'",
+    ),
+    (
+        "incomplete start",
+        _with("start_from", [{"n_layers": 1, "cell": "gru"}]),
+        r"start_from\[0\].*missing \['dropout', 'learning_rate', 'units_0'\]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "data", "message"), BAD_SPACES, ids=[c[0] for c in BAD_SPACES])
+def test_bad_space_file_names_file_key_and_expectation(tmp_path, case, data, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpaceError, match=message) as caught:
+        load_space(path)
+    assert str(path) in str(caught.value)
+
+
+def test_invalid_yaml_and_missing_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(SpaceError, match="not valid YAML"):
+        load_space(path)
+    with pytest.raises(SpaceError, match="not one of the shipped spaces"):
+        load_space(tmp_path / "absent.yaml")
+
+
+def test_yaml_tags_that_would_run_code_are_refused(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['echo owned']\n")
+    with pytest.raises(SpaceError, match="not valid YAML"):
+        load_space(path)
