@@ -1,12 +1,20 @@
-"""The ``gru-search`` command line."""
+"""The ``gru-search`` command line.
+
+Subcommands: ``run`` (search, export, report), ``export`` (refit a stored study's trial),
+``predict``, ``dashboard``, ``spaces list|show|validate``, ``fit`` (one model),
+``variants``. User errors print one line and exit with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -17,31 +25,259 @@ class CommandError(Exception):
 
 def load_aeon(name: str) -> tuple:
     """Train and test split of a UCR/UEA dataset shipped inside aeon, channels last."""
-    from aeon.datasets import load_classification
+    from gru_search.datasets import load_aeon as load
+
+    data = load(name)
+    return data.X_train, data.y_train, data.X_test, data.y_test
+
+
+def _dataset(args: argparse.Namespace):
+    from gru_search.datasets import load_data
+
+    return load_data(
+        args.data, series=args.series, time=args.time, target=args.target, split=args.split
+    )
+
+
+def _estimator(task: str, random_state: int | None = None):
+    from gru_search import GRUClassifier, GRURegressor
+
+    cls = GRUClassifier if task == "classification" else GRURegressor
+    return cls(random_state=random_state)
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def _print_leaderboard(board: Any, top: int = 10) -> None:
+    if board.empty:
+        print("no finished trials")
+        return
+    columns = [
+        c
+        for c in (
+            "trial",
+            "state",
+            "value",
+            "cell",
+            "units",
+            "n_params",
+            "best_epoch",
+            "mean_epoch_seconds",
+            "train_seconds",
+        )
+        if c in board.columns
+    ]
+    print(board[columns].head(top).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+# -- run -----------------------------------------------------------------------------------
+def _run(args: argparse.Namespace) -> int:
+    from gru_search import GRUSearchCV, load, load_space
+    from gru_search.export import save_search
+    from gru_search.report import write_report
+
+    space = load_space(args.space)  # fail on a bad space before loading data
+    data = _dataset(args)
+    print(data.describe(), flush=True)
+    study_name = args.study_name or f"{data.name}-{space.name}"
+    out = Path(args.out or Path("runs") / study_name)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = args.storage or _sqlite_url(out / "study.db")
+    trials, timeout = args.trials, args.timeout
+    if trials is None and timeout is None:
+        trials = 20
+    print(f"study {study_name!r} in {storage}; results in {out}/", flush=True)
+    search = GRUSearchCV(
+        _estimator(args.task),
+        space=space,
+        n_trials=trials,
+        timeout=timeout,
+        cv=args.cv,
+        storage=storage,
+        study_name=study_name,
+        random_state=args.random_state,
+        progress_bar=not args.no_progress,
+        verbose=1,
+    )
+    start = time.perf_counter()
+    search.fit(data.X_train, data.y_train)
+    print(f"\nsearch finished in {time.perf_counter() - start:.0f} s; leaderboard:")
+    _print_leaderboard(search.leaderboard())
+    model_dir = save_search(search, out / "model", overwrite=True)
+    files = write_report(search.study_, out, search.scorer_.name)
+    summary = {
+        "study": study_name,
+        "storage": storage,
+        "best_trial": search.best_trial_.number,
+        "best_params": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in search.best_params_.items()
+        },
+        "validation_" + search.scorer_.name: search.best_score_,
+        "trials": search.n_trials_,
+        "interrupted": search.interrupted_,
+    }
+    print(
+        f"\nbest trial {search.best_trial_.number}: validation {search.scorer_.name} "
+        f"{search.best_score_:.4f}; exported to {model_dir}/"
+    )
+    if data.X_test is not None:
+        exported = load(model_dir)  # score what the user gets, after the round trip
+        score = exported.score(data.X_test, data.y_test)
+        label = "accuracy" if args.task == "classification" else "R^2"
+        summary["test_" + label] = score
+        print(f"test {label} of the exported model: {score:.4f}")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    print(f"report: {', '.join(f.name for f in files)}, summary.json")
+    print(f"watch or revisit it: gru-search dashboard --storage {storage}")
+    return 130 if search.interrupted_ else 0
+
+
+# -- export --------------------------------------------------------------------------------
+def _export(args: argparse.Namespace) -> int:
+    import optuna
+
+    from gru_search import save
+    from gru_search.search import STUDY_SPEC_KEY
+    from gru_search.spaces import SearchSpace
+    from gru_search.storage import make_storage
+    from gru_search.trials import best_trial
 
     try:
-        X_train, y_train = load_classification(name, split="train")
-        X_test, y_test = load_classification(name, split="test")
-    except Exception as error:  # aeon raises several types for an unknown name
-        raise CommandError(f"cannot load aeon dataset {name!r}: {error}") from None
-    return X_train.transpose(0, 2, 1), y_train, X_test.transpose(0, 2, 1), y_test
+        study = optuna.load_study(study_name=args.study, storage=make_storage(args.storage))
+    except KeyError:
+        raise CommandError(f"no study {args.study!r} in {args.storage}") from None
+    spec = study.user_attrs.get(STUDY_SPEC_KEY)
+    if spec is None:
+        raise CommandError(f"study {args.study!r} was not created by gru-search")
+    if args.trial is None:
+        try:
+            trial = best_trial(study)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+    else:
+        matches = [t for t in study.trials if t.number == args.trial]
+        if not matches or matches[0].state.name != "COMPLETE":
+            raise CommandError(f"study {args.study!r} has no completed trial {args.trial}")
+        trial = matches[0]
+    space = SearchSpace.from_dict(spec["space"], source=f"study {args.study}")
+    params = space.to_estimator_params(trial.params)
+    params["epochs"] = int(trial.user_attrs.get("best_epoch", params["epochs"]))
+    data = _dataset(args)
+    estimator = _estimator(spec["task"], args.random_state).set_params(**params)
+    print(f"refitting trial {trial.number} ({params}) on {data.describe()}", flush=True)
+    estimator.fit(data.X_train, data.y_train)
+    origin = {
+        "study": args.study,
+        "trial": trial.number,
+        "score": trial.value,
+        "metric": spec.get("metric"),
+        "space": space.name,
+    }
+    folder = save(estimator, args.out, origin=origin, overwrite=args.force)
+    print(f"exported to {folder}/")
+    if data.X_test is not None:
+        print(f"test score: {estimator.score(data.X_test, data.y_test):.4f}")
+    return 0
 
 
+# -- predict -------------------------------------------------------------------------------
+def _predict(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from gru_search import GRUClassifier, load
+
+    model = load(args.model)
+    data = _dataset(args)
+    use_test = data.X_test is not None
+    X = data.X_test if use_test else data.X_train
+    y = data.y_test if use_test else data.y_train
+    predictions = model.predict(X)
+    frame = pd.DataFrame(
+        {"prediction": predictions}
+        if predictions.ndim == 1
+        else {f"prediction_{i}": column for i, column in enumerate(predictions.T)}
+    )
+    if isinstance(model, GRUClassifier):
+        for label, column in zip(model.classes_, model.predict_proba(X).T, strict=True):
+            frame[f"proba_{label}"] = column
+    output = Path(args.output)
+    frame.to_csv(output, index=False)
+    print(f"{len(frame)} predictions ({'test' if use_test else 'training'} split) -> {output}")
+    if y is not None and np.size(y):
+        print(f"score: {model.score(X, y):.4f}")
+    return 0
+
+
+# -- dashboard -----------------------------------------------------------------------------
+def _dashboard(args: argparse.Namespace) -> int:
+    try:
+        import optuna_dashboard
+    except ImportError:
+        raise CommandError(
+            "optuna-dashboard is not installed: pip install optuna-dashboard"
+        ) from None
+    storage = args.storage
+    if storage is None:
+        database = Path(args.out) / "study.db"
+        if not database.is_file():
+            raise CommandError(f"no study database at {database}; give --storage URL")
+        storage = _sqlite_url(database)
+    if storage.startswith("sqlite:///") and not Path(storage[len("sqlite:///") :]).is_file():
+        raise CommandError(f"no SQLite file at {storage[len('sqlite:///') :]}")
+    print(
+        f"optuna-dashboard on http://{args.host}:{args.port}/ for {storage} (Ctrl-C stops)",
+        flush=True,
+    )
+    from gru_search.storage import make_storage
+
+    optuna_dashboard.run_server(make_storage(storage), host=args.host, port=args.port)
+    return 0
+
+
+# -- spaces --------------------------------------------------------------------------------
+def _spaces(args: argparse.Namespace) -> int:
+    import yaml
+
+    from gru_search.spaces import SpaceError, available_spaces, load_space
+
+    if args.action == "list":
+        for name, path in available_spaces().items():
+            space = load_space(path)
+            print(f"{name:14s} {space.description.splitlines()[0] if space.description else ''}")
+        return 0
+    if not args.names:
+        raise CommandError(f"spaces {args.action} needs at least one NAME or PATH")
+    if args.action == "show":
+        for name in args.names:
+            print(yaml.safe_dump(load_space(name).to_dict(), sort_keys=False), end="")
+        return 0
+    failed = 0
+    for name in args.names:
+        try:
+            space = load_space(name)
+        except SpaceError as error:
+            failed += 1
+            print(f"invalid: {error}", file=sys.stderr)
+        else:
+            print(f"valid: {name} ({space.name}: {len(space.params) + 2} parameters)")
+    return 2 if failed else 0
+
+
+# -- fit and variants ----------------------------------------------------------------------
 def _fit(args: argparse.Namespace) -> int:
     from gru_search import GRUClassifier
 
-    source, _, name = args.data.partition(":")
-    if source != "aeon" or not name:
+    data = _dataset(args)
+    print(data.describe(), flush=True)
+    try:
+        units = tuple(int(u) for u in args.units.split(","))
+    except ValueError:
         raise CommandError(
-            f"--data must look like aeon:NAME (e.g. aeon:GunPoint), got {args.data!r}"
-        )
-    X_train, y_train, X_test, y_test = load_aeon(name)
-    print(
-        f"{name}: {len(X_train)} training and {len(X_test)} test sequences of "
-        f"{X_train.shape[1]} steps x {X_train.shape[2]} features",
-        flush=True,
-    )
-    units = tuple(int(u) for u in args.units.split(","))
+            f"--units must be comma-separated integers, got {args.units!r}"
+        ) from None
     model = GRUClassifier(
         units=units,
         cell=args.cell,
@@ -50,10 +286,11 @@ def _fit(args: argparse.Namespace) -> int:
         verbose=2 if args.verbose else 0,
     )
     start = time.perf_counter()
-    model.fit(X_train, y_train)
+    model.fit(data.X_train, data.y_train)
     seconds = time.perf_counter() - start
     print(f"trained {args.cell} {units} for {model.n_iter_} epochs in {seconds:.1f} s")
-    print(f"test accuracy: {model.score(X_test, y_test):.4f}")
+    if data.X_test is not None:
+        print(f"test accuracy: {model.score(data.X_test, data.y_test):.4f}")
     return 0
 
 
@@ -67,22 +304,133 @@ def _variants(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- parser --------------------------------------------------------------------------------
+def _add_data_arguments(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument(
+        "--data",
+        default=default,
+        required=default is None,
+        help="aeon:NAME (shipped with aeon, e.g. aeon:GunPoint), FILE.npz with X_train/y_train "
+        "[X_test/y_test], or a long-format FILE.csv/.parquet"
+        + (f" (default {default})" if default else ""),
+    )
+    table = parser.add_argument_group("long-format tables (.csv/.parquet)")
+    table.add_argument("--series", default="series", help="series id column (default series)")
+    table.add_argument("--time", default="time", help="time column to sort by (default time)")
+    table.add_argument("--target", default="target", help="label/target column (default target)")
+    table.add_argument("--split", default=None, help="column holding train/test per series")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gru-search",
         description="Search GRU sequence models and export the winner as an sklearn estimator.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="search a space, export the best model and write a report",
+        description="Run an Optuna study over a search space (stored in a SQLite file by "
+        "default), refit and export the best model, and write the leaderboard and plots.",
+    )
+    _add_data_arguments(run, "aeon:GunPoint")
+    run.add_argument("--task", choices=("classification", "regression"), default="classification")
+    run.add_argument(
+        "--space",
+        default="default",
+        help="shipped space name or YAML path (see `gru-search spaces list`)",
+    )
+    run.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=None,
+        help="trials to run (default 20 when no --timeout)",
+    )
+    run.add_argument("--timeout", type=_positive_float, default=None, help="seconds for the study")
+    run.add_argument(
+        "--cv",
+        type=_positive_int,
+        default=None,
+        help="k-fold cross-validation per trial (default: one 20%% hold-out)",
+    )
+    run.add_argument(
+        "--storage", default=None, help="Optuna storage URL (default sqlite:///OUT/study.db)"
+    )
+    run.add_argument(
+        "--study-name", default=None, help="default DATASET-SPACE; resumes if it exists"
+    )
+    run.add_argument("--out", default=None, help="output folder (default runs/STUDY_NAME)")
+    run.add_argument("--random-state", type=int, default=0)
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(handler=_run)
+
+    export = commands.add_parser(
+        "export",
+        help="refit a stored study's best (or given) trial and export it",
+    )
+    export.add_argument("--study", required=True, help="study name")
+    export.add_argument("--storage", required=True, help="Optuna storage URL")
+    export.add_argument("--trial", type=int, default=None, help="trial number (default best)")
+    export.add_argument("--out", required=True, help="folder to write")
+    export.add_argument("--force", action="store_true", help="replace an existing export")
+    export.add_argument("--random-state", type=int, default=0)
+    _add_data_arguments(export, None)
+    export.set_defaults(handler=_export)
+
+    predict = commands.add_parser("predict", help="predict with an exported model")
+    predict.add_argument("--model", required=True, help="folder written by run/export")
+    predict.add_argument("--output", default="predictions.csv", help="CSV to write")
+    _add_data_arguments(predict, None)
+    predict.set_defaults(handler=_predict)
+
+    dashboard = commands.add_parser(
+        "dashboard", help="serve optuna-dashboard for a study storage (127.0.0.1 by default)"
+    )
+    dashboard.add_argument("--storage", default=None, help="Optuna storage URL")
+    dashboard.add_argument("--out", default=".", help="a run folder holding study.db")
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    dashboard.add_argument("--port", type=_positive_int, default=8080)
+    dashboard.set_defaults(handler=_dashboard)
+
+    spaces = commands.add_parser("spaces", help="list, show or validate search spaces")
+    spaces.add_argument("action", choices=("list", "show", "validate"))
+    spaces.add_argument("names", nargs="*", metavar="NAME_OR_PATH")
+    spaces.set_defaults(handler=_spaces)
+
     fit = commands.add_parser(
         "fit", help="train one GRUClassifier on a dataset and report its test accuracy"
     )
-    fit.add_argument("--data", default="aeon:GunPoint", help="aeon:NAME (default aeon:GunPoint)")
+    _add_data_arguments(fit, "aeon:GunPoint")
     fit.add_argument("--cell", default="gru", help="gate variant (see `gru-search variants`)")
     fit.add_argument("--units", default="64", help="comma-separated layer widths, e.g. 64,32")
-    fit.add_argument("--epochs", type=int, default=100)
+    fit.add_argument("--epochs", type=_positive_int, default=100)
     fit.add_argument("--random-state", type=int, default=0)
     fit.add_argument("--verbose", action="store_true", help="one line per epoch")
     fit.set_defaults(handler=_fit)
+
     variants = commands.add_parser("variants", help="list the gate variants")
     variants.set_defaults(handler=_variants)
     return parser
@@ -94,8 +442,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (CommandError, ValueError) as error:
-        print(f"gru-search: error: {error}", file=sys.stderr)
+    except (CommandError, ValueError, FileNotFoundError) as error:
+        # ValueError covers our own: DataError, SpaceError, ExportError, StudyMismatchError
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        print(f"gru-search: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gru-search: interrupted", file=sys.stderr)
