@@ -18,9 +18,10 @@ setup: $(BIN)/gru-search
 run: setup
 	$(BIN)/gru-search run --data aeon:GunPoint --timeout 180
 
+# the worker tests need PostgreSQL: .ci/postgres.sh installs (Debian) and starts one
 test: setup
 	$(BIN)/ruff check gru_search tests benchmarks
-	$(BIN)/python -m pytest -n 2
+	GRU_SEARCH_TEST_POSTGRES_URL="$$(bash .ci/postgres.sh)" $(BIN)/python -m pytest -n 2
 
 lint: setup
 	$(BIN)/ruff check gru_search tests benchmarks

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -73,12 +75,106 @@ def _print_leaderboard(board: Any, top: int = 10) -> None:
 
 
 # -- run -----------------------------------------------------------------------------------
+def _data_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """How workers (any process, any machine) load the same data: stored in the study."""
+    spec = args.data
+    if not spec.startswith("aeon:"):
+        spec = str(Path(spec).resolve())
+    return {
+        "spec": spec,
+        "series": args.series,
+        "time": args.time,
+        "target": args.target,
+        "split": args.split,
+    }
+
+
+def _gpu_ids(value: str | None) -> list[str]:
+    if value is None:
+        return []
+    if value != "auto":
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not ids or not all(part.isdigit() for part in ids):
+            raise CommandError(f"--gpus must be 'auto' or GPU numbers like 0,1; got {value!r}")
+        return ids
+    try:
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        raise CommandError("--gpus auto: no NVIDIA GPU found (nvidia-smi -L failed)") from None
+    ids = [str(i) for i, line in enumerate(listing.stdout.splitlines()) if line.startswith("GPU")]
+    if not ids:
+        raise CommandError("--gpus auto: nvidia-smi lists no GPU")
+    return ids
+
+
+def _spawn_workers(
+    args: argparse.Namespace, study_name: str, storage: str, count: int, gpus: list[str]
+) -> list[int]:
+    """Start ``count`` local ``gru-search worker`` processes; wait; return their exit codes."""
+    threads = max(1, (os.cpu_count() or 1) // count)
+    processes = []
+    for index in range(count):
+        env = dict(
+            os.environ,
+            TF_NUM_INTRAOP_THREADS=str(threads),
+            OMP_NUM_THREADS=str(threads),
+            TF_NUM_INTEROP_THREADS="1",
+        )
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = gpus[index]  # one card per worker, never shared
+        command = [
+            sys.executable,
+            "-m",
+            "gru_search.cli",
+            "worker",
+            "--study",
+            study_name,
+            "--storage",
+            storage,
+            "--threads",
+            str(threads),
+            "--heartbeat",
+            str(args.heartbeat),
+        ]
+        if args.grace:
+            command += ["--grace", str(args.grace)]
+        if args.timeout:
+            command += ["--timeout", str(args.timeout)]
+        processes.append(subprocess.Popen(command, env=env))
+    print(
+        f"started {count} workers ({threads} CPU threads each"
+        + (f", GPUs {','.join(gpus)}" if gpus else "")
+        + ")",
+        flush=True,
+    )
+    codes = []
+    try:
+        for process in processes:
+            codes.append(process.wait())
+    except KeyboardInterrupt:
+        for process in processes:  # each fails its running trial cleanly and exits 0
+            process.send_signal(signal.SIGINT)
+        codes = [process.wait() for process in processes]
+    return codes
+
+
 def _run(args: argparse.Namespace) -> int:
     from gru_search import GRUSearchCV, load, load_space
     from gru_search.export import save_search
     from gru_search.report import write_report
+    from gru_search.storage import sqlite_path
 
     space = load_space(args.space)  # fail on a bad space before loading data
+    gpus = _gpu_ids(args.gpus)
+    workers = len(gpus) if gpus else args.workers
+    uses_sqlite = args.storage is None or sqlite_path(args.storage) is not None
+    if workers > 1 and uses_sqlite:
+        raise CommandError(
+            f"{workers} workers need a storage that several processes can write at once: "
+            "SQLite serialises writers ('database is locked'). Use PostgreSQL "
+            "(--storage postgresql://user@host/db, see README 'Scaling out'), or run "
+            "one worker"
+        )
     data = _dataset(args)
     print(data.describe(), flush=True)
     study_name = args.study_name or f"{data.name}-{space.name}"
@@ -88,7 +184,7 @@ def _run(args: argparse.Namespace) -> int:
     trials, timeout = args.trials, args.timeout
     if trials is None and timeout is None:
         trials = 20
-    print(f"study {study_name!r} in {storage}; results in {out}/", flush=True)
+    print(f"study {study_name!r} in {_redact(storage)}; results in {out}/", flush=True)
     search = GRUSearchCV(
         _estimator(args.task),
         space=space,
@@ -98,18 +194,49 @@ def _run(args: argparse.Namespace) -> int:
         storage=storage,
         study_name=study_name,
         random_state=args.random_state,
-        progress_bar=not args.no_progress,
+        progress_bar=not args.no_progress and workers == 1,
         verbose=1,
     )
+    from gru_search.search import quiet_optuna
+
     start = time.perf_counter()
-    search.fit(data.X_train, data.y_train)
+    setup = search._setup(data.X_train, data.y_train)
+    # the study records how to load the data and judge trials, so that `gru-search
+    # worker` processes on any machine can join it
+    extra = {
+        "data": _data_spec(args),
+        "search": {
+            "cv": args.cv,
+            "validation_fraction": search.validation_fraction,
+            "random_state": args.random_state,
+            "pruner": search.pruner,
+        },
+        "target": trials if workers > 1 else None,
+    }
+    with quiet_optuna(1):
+        study = search._open_study(
+            setup, extra, heartbeat_interval=args.heartbeat, grace_period=args.grace
+        )
+        if workers == 1:
+            search._optimize(study, setup, data.X_train, data.y_train, None, [])
+        else:
+            codes = _spawn_workers(args, study_name, storage, workers, gpus)
+            for index, code in enumerate(codes):
+                if code != 0:
+                    how = f"was killed by signal {-code}" if code < 0 else f"exited with {code}"
+                    print(
+                        f"worker {index} {how}; a trial it was running is retried by the others",
+                        file=sys.stderr,
+                    )
+        search._conclude(study, setup, data.X_train, data.y_train)
     print(f"\nsearch finished in {time.perf_counter() - start:.0f} s; leaderboard:")
     _print_leaderboard(search.leaderboard())
     model_dir = save_search(search, out / "model", overwrite=True)
     files = write_report(search.study_, out, search.scorer_.name)
     summary = {
         "study": study_name,
-        "storage": storage,
+        "storage": _redact(storage),
+        "workers": workers,
         "best_trial": search.best_trial_.number,
         "best_params": {
             k: list(v) if isinstance(v, tuple) else v for k, v in search.best_params_.items()
@@ -130,8 +257,112 @@ def _run(args: argparse.Namespace) -> int:
         print(f"test {label} of the exported model: {score:.4f}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(f"report: {', '.join(f.name for f in files)}, summary.json")
-    print(f"watch or revisit it: gru-search dashboard --storage {storage}")
+    print(f"watch or revisit it: gru-search dashboard --storage {_redact(storage)}")
     return 130 if search.interrupted_ else 0
+
+
+def _redact(url: str) -> str:
+    from gru_search.storage import redact
+
+    return redact(url)
+
+
+# -- worker --------------------------------------------------------------------------------
+def _worker(args: argparse.Namespace) -> int:
+    import optuna
+
+    from gru_search import GRUSearchCV, load_space
+    from gru_search.datasets import load_data
+    from gru_search.search import (
+        STUDY_SPEC_KEY,
+        make_pruner,
+        make_sampler,
+        quiet_optuna,
+        spec_conflicts,
+    )
+    from gru_search.spaces import SearchSpace
+    from gru_search.storage import make_storage
+    from gru_search.workers import run_worker_loop, worker_id
+
+    storage = make_storage(
+        args.storage,
+        heartbeat_interval=args.heartbeat,
+        grace_period=args.grace,
+        create_tables=False,
+    )
+    try:
+        with quiet_optuna(1):
+            study = optuna.load_study(study_name=args.study, storage=storage)
+    except KeyError:
+        raise CommandError(
+            f"no study {args.study!r} in {_redact(args.storage)}; create it with "
+            "gru-search run ... --storage URL --study-name NAME"
+        ) from None
+    spec = study.user_attrs.get(STUDY_SPEC_KEY)
+    if spec is None:
+        raise CommandError(f"study {args.study!r} was not created by gru-search")
+    if args.task and args.task != spec["task"]:
+        raise CommandError(
+            f"study {args.study!r} is a {spec['task']} study; this worker was given "
+            f"--task {args.task}"
+        )
+    if args.space and spec_conflicts(spec, {"space": load_space(args.space).to_dict()}):
+        raise CommandError(
+            f"study {args.study!r} searches space {spec['space']['name']!r} as stored in the "
+            f"study, which differs from --space {args.space}"
+        )
+    if not spec.get("data"):
+        raise CommandError(
+            f"study {args.study!r} was started from Python with in-memory data; workers can "
+            "join studies created by `gru-search run`, which records how to load the data"
+        )
+    data = load_data(**spec["data"])
+    settings = spec.get("search", {})
+    space = SearchSpace.from_dict(spec["space"], source=f"study {args.study}")
+    search = GRUSearchCV(
+        _estimator(spec["task"]),
+        space=space,
+        cv=settings.get("cv"),
+        validation_fraction=settings.get("validation_fraction", 0.2),
+        scoring=spec.get("metric"),
+        random_state=settings.get("random_state"),
+        verbose=1,
+    )
+    setup = search._setup(data.X_train, data.y_train)  # the same split in every worker
+    # every worker its own sampler seed, or all would propose the same trials
+    seed = abs(hash(worker_id())) % (2**31 - 1)
+    with quiet_optuna(1):
+        study = optuna.load_study(
+            study_name=args.study,
+            storage=storage,
+            sampler=make_sampler("tpe", seed, parallel=True),
+            pruner=make_pruner(
+                settings.get("pruner", "hyperband"),
+                space.training.pruning_warmup,
+                space.training.epochs,
+            ),
+        )
+        target = spec.get("target")
+        print(
+            f"[gru-search] worker {worker_id()} joined study {args.study!r}"
+            + (f" (target {target} finished trials)" if target else ""),
+            flush=True,
+        )
+        report = run_worker_loop(
+            study,
+            search._trial_function(setup, data.X_train, data.y_train),
+            target=target,
+            max_trials=args.n_trials,
+            timeout=args.timeout,
+            log=lambda line: print(line, flush=True),
+        )
+    print(
+        f"[gru-search] worker {worker_id()} done: {report.finished} finished, "
+        f"{report.failed} failed"
+        + (f", stopped by {report.stopped_by_signal}" if report.stopped_by_signal else ""),
+        flush=True,
+    )
+    return 0
 
 
 # -- export --------------------------------------------------------------------------------
@@ -321,6 +552,22 @@ def _add_data_arguments(parser: argparse.ArgumentParser, default: str | None) ->
     table.add_argument("--split", default=None, help="column holding train/test per series")
 
 
+def _add_heartbeat_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--heartbeat",
+        type=_positive_int,
+        default=20,
+        help="seconds between heartbeats of a running trial (default 20)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_positive_int,
+        default=None,
+        help="seconds without heartbeat before a trial counts as dead and is "
+        "retried (default 3 heartbeats)",
+    )
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -383,7 +630,55 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default runs/STUDY_NAME)")
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="local worker processes on one study (more than 1 needs PostgreSQL)",
+    )
+    run.add_argument(
+        "--gpus", default=None, help="'auto' or 0,1,...: one worker per GPU (CUDA_VISIBLE_DEVICES)"
+    )
+    _add_heartbeat_arguments(run)
     run.set_defaults(handler=_run)
+
+    worker = commands.add_parser(
+        "worker",
+        help="join an existing study and run its trials (any machine)",
+        description="Join a study created by `gru-search run` on a shared storage and run "
+        "trials until the study's target, --n-trials or --timeout.",
+    )
+    worker.add_argument("--study", required=True, help="study name")
+    worker.add_argument("--storage", required=True, help="Optuna storage URL (PostgreSQL)")
+    worker.add_argument(
+        "--n-trials",
+        type=_positive_int,
+        default=None,
+        help="trials this worker may start (default: until the study's target)",
+    )
+    worker.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=None,
+        help="seconds after which this worker starts no new trial",
+    )
+    worker.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="CPU threads for TensorFlow (default: all cores)",
+    )
+    worker.add_argument(
+        "--space", default=None, help="refuse to join unless the study searches this space"
+    )
+    worker.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        default=None,
+        help="refuse to join unless the study has this task",
+    )
+    _add_heartbeat_arguments(worker)
+    worker.set_defaults(handler=_worker)
 
     export = commands.add_parser(
         "export",
@@ -440,6 +735,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gru-search`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "threads", None):
+        # before TensorFlow starts: N workers on N cores must not each start N threads
+        for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+            os.environ[name] = str(args.threads)
+        os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     try:
         return args.handler(args)
     except (CommandError, ValueError, FileNotFoundError) as error:

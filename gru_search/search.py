@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -102,14 +104,52 @@ def open_study(
                 f"but this search would {direction} it"
             )
         study.set_user_attr(STUDY_SPEC_KEY, spec)
-    elif json.loads(json.dumps(stored)) != json.loads(json.dumps(spec)):
-        differing = [key for key in spec if stored.get(key) != json.loads(json.dumps(spec[key]))]
+    elif differing := spec_conflicts(stored, spec):
         raise StudyMismatchError(
             f"study {study.study_name!r} already exists with a different "
-            f"{' and '.join(differing)}; use another study name, or the same space, task "
-            "and metric to resume it"
+            f"{' and '.join(differing)}; use another study name, or the same space, task, "
+            "metric and data to resume it"
         )
     return study
+
+
+def spec_conflicts(stored: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    """Keys of a study spec (space, task, metric, data) on which two specs disagree.
+
+    ``data`` is compared only when both name it: a search started from Python holds its
+    data in memory and records none.
+    """
+    stored, given = json.loads(json.dumps(stored)), json.loads(json.dumps(given))
+    differing = []
+    for key in ("space", "task", "metric", "data"):
+        if key == "data" and (stored.get(key) is None or given.get(key) is None):
+            continue
+        if stored.get(key) != given.get(key):
+            differing.append(key)
+    return differing
+
+
+@dataclass(frozen=True)
+class SearchSetup:
+    """What every trial of one search shares: space, objective, data splits and seeds."""
+
+    space: SearchSpace
+    objective: Objective
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    task: str
+    sampler_seed: int
+    trial_seed: int | None
+
+
+@contextlib.contextmanager
+def quiet_optuna(verbose: int) -> Iterator[None]:
+    """Optuna's own per-trial INFO lines duplicate ours: keep them for verbose > 1 only."""
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(logging.WARNING if verbose > 1 else logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
 
 
 class GRUSearchCV(MetaEstimatorMixin, BaseEstimator):
@@ -273,7 +313,14 @@ default="hyperband"
 
         return report
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GRUSearchCV:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        callbacks: Sequence[Any] | None = None,
+    ) -> GRUSearchCV:
         """Run the study, then refit the best configuration on all of ``X, y``.
 
         Parameters
@@ -281,11 +328,22 @@ default="hyperband"
         X : sequences in any layout the estimator accepts
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), optional
+        callbacks : list of callables, optional
+            Optuna callbacks ``callback(study, frozen_trial)``, called after every trial.
 
         Returns
         -------
         self
         """
+        setup = self._setup(X, y)
+        with quiet_optuna(self.verbose):
+            study = self._open_study(setup)
+            self._optimize(study, setup, X, y, sample_weight, list(callbacks or []))
+            return self._conclude(study, setup, X, y, sample_weight)
+
+    # -- the steps of fit, shared with the multi-process workers -------------------------
+    def _setup(self, X: Any, y: Any) -> SearchSetup:
+        """Validate the inputs and fix the space, objective, splits and seeds."""
         space = load_space(self.space)
         check_sequences(X, estimator_name=type(self).__name__)  # fail before any trial
         if len(X) != len(y):
@@ -296,68 +354,81 @@ default="hyperband"
         sampler_seed = int(rng.randint(_MAX_SEED))
         split_seed = int(rng.randint(_MAX_SEED))
         trial_seed = int(rng.randint(_MAX_SEED)) if self.random_state is not None else None
-        splits = self._splits(X, y, split_seed)
-        pruner = make_pruner(self.pruner, space.training.pruning_warmup, space.training.epochs)
-        sampler = make_sampler(self.sampler, sampler_seed, parallel=self.n_jobs != 1)
-        task = getattr(self.estimator, "_task", "classification")
-        optuna_verbosity = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(logging.WARNING if self.verbose > 1 else logging.ERROR)
-        try:
-            return self._run(
-                X, y, sample_weight, space, objective, splits, sampler, pruner, task, trial_seed
-            )
-        finally:
-            optuna.logging.set_verbosity(optuna_verbosity)
+        return SearchSetup(
+            space=space,
+            objective=objective,
+            splits=self._splits(X, y, split_seed),
+            task=getattr(self.estimator, "_task", "classification"),
+            sampler_seed=sampler_seed,
+            trial_seed=trial_seed,
+        )
 
-    def _run(
-        self, X, y, sample_weight, space, objective, splits, sampler, pruner, task, trial_seed
-    ) -> GRUSearchCV:
+    def _open_study(
+        self, setup: SearchSetup, extra_spec: dict[str, Any] | None = None, **storage_options
+    ) -> optuna.Study:
+        space = setup.space
         study = open_study(
-            storage=self.storage,
+            storage=make_storage(self.storage, **storage_options),
             study_name=self.study_name,
-            spec=study_spec(space, task, objective),
-            direction=objective.direction,
-            sampler=sampler,
-            pruner=pruner,
+            spec={**study_spec(space, setup.task, setup.objective), **(extra_spec or {})},
+            direction=setup.objective.direction,
+            sampler=make_sampler(self.sampler, setup.sampler_seed, parallel=self.n_jobs != 1),
+            pruner=make_pruner(self.pruner, space.training.pruning_warmup, space.training.epochs),
         )
         if not study.trials:
             for point in space.start_points:
                 study.enqueue_trial(point, skip_if_exists=True)
+        return study
 
-        n_trials = self.n_trials
-        if n_trials is None and self.timeout is None:
-            n_trials = 20
-        self._log(
-            f"[gru-search] study {study.study_name!r}: space {space.name!r}, "
-            f"{n_trials if n_trials is not None else 'as many'} trials"
-            + (f" within {self.timeout:.0f}s" if self.timeout else "")
-            + f", {objective.direction} validation {objective.name} "
-            f"({'hold-out' if self.cv is None else f'{len(splits)}-fold CV'})"
-        )
+    def _trial_function(
+        self, setup: SearchSetup, X: Any, y: Any, sample_weight: Any = None
+    ) -> Callable[[optuna.Trial], float]:
+        """The objective of one trial (what ``study.optimize`` or a worker calls)."""
 
         def trial_function(trial: optuna.Trial) -> float:
             return run_trial(
                 trial,
-                space=space,
+                space=setup.space,
                 estimator=self.estimator,
                 X=X,
                 y=y,
-                splits=splits,
-                objective=objective,
+                splits=setup.splits,
+                objective=setup.objective,
                 sample_weight=sample_weight,
-                random_state=trial_seed,
+                random_state=setup.trial_seed,
                 clear_session=self.n_jobs == 1,
             )
 
+        return trial_function
+
+    def _optimize(
+        self,
+        study: optuna.Study,
+        setup: SearchSetup,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        callbacks: list[Any],
+    ) -> None:
+        n_trials = self.n_trials
+        if n_trials is None and self.timeout is None:
+            n_trials = 20
+        self._log(
+            f"[gru-search] study {study.study_name!r}: space {setup.space.name!r}, "
+            f"{n_trials if n_trials is not None else 'as many'} trials"
+            + (f" within {self.timeout:.0f}s" if self.timeout else "")
+            + f", {setup.objective.direction} validation {setup.objective.name} "
+            f"({'hold-out' if self.cv is None else f'{len(setup.splits)}-fold CV'})"
+        )
         self.interrupted_ = False
         try:
             study.optimize(
-                trial_function,
+                self._trial_function(setup, X, y, sample_weight),
                 n_trials=n_trials,
                 timeout=self.timeout,
                 n_jobs=self.n_jobs,
                 catch=(Exception,),  # one broken trial fails alone; the study goes on
-                callbacks=[self._trial_logger(space, objective)],
+                callbacks=[self._trial_logger(setup.space, setup.objective), *callbacks],
                 gc_after_trial=False,  # run_trial clears the Keras session and collects
                 show_progress_bar=self.progress_bar,
             )
@@ -368,11 +439,18 @@ default="hyperband"
                 "finished trials are kept"
             )
 
+    def _conclude(
+        self, study: optuna.Study, setup: SearchSetup, X: Any, y: Any, sample_weight: Any = None
+    ) -> GRUSearchCV:
+        """Pick the best trial of ``study`` and (with ``refit``) refit it on all the data."""
+        space = setup.space
         self.study_ = study
         self.space_ = space
-        self.scorer_ = objective
+        self.scorer_ = setup.objective
         self.n_trials_ = len(study.trials)
         self.leaderboard_ = leaderboard(study)
+        if not hasattr(self, "interrupted_"):
+            self.interrupted_ = False
         completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not completed:
             failures = [t.user_attrs.get("fail_reason") for t in study.trials]
@@ -388,8 +466,11 @@ default="hyperband"
         if self.refit:
             epochs = int(self.best_trial_.user_attrs.get("best_epoch", space.training.epochs))
             params = {**self.best_params_, "epochs": max(1, epochs)}
-            if self.estimator.get_params().get("random_state") is None and trial_seed is not None:
-                params["random_state"] = trial_seed
+            if (
+                self.estimator.get_params().get("random_state") is None
+                and setup.trial_seed is not None
+            ):
+                params["random_state"] = setup.trial_seed
             self._log(
                 f"[gru-search] refitting trial {self.best_trial_.number} on all "
                 f"{len(X)} sequences for {params['epochs']} epochs"

@@ -9,12 +9,15 @@ waits up to :data:`SQLITE_BUSY_TIMEOUT` seconds for a lock instead of failing wi
 from __future__ import annotations
 
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 SQLITE_BUSY_TIMEOUT = 60.0
+#: Seconds between heartbeats of a running trial on an RDB storage.
+HEARTBEAT_INTERVAL = 20
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -25,27 +28,65 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url[len(prefix) :])
 
 
-def make_storage(storage: Any) -> Any:
-    """An Optuna storage for ``storage``: None and storage objects pass through; URLs become
-    an :class:`optuna.storages.RDBStorage` (SQLite tuned as described in the module)."""
+def make_storage(
+    storage: Any,
+    *,
+    heartbeat_interval: int | None = HEARTBEAT_INTERVAL,
+    grace_period: int | None = None,
+    create_tables: bool = True,
+) -> Any:
+    """An Optuna storage for ``storage``.
+
+    None and storage objects pass through. URLs become an
+    :class:`optuna.storages.RDBStorage` whose running trials send a heartbeat every
+    ``heartbeat_interval`` seconds; a trial silent for ``grace_period`` seconds (default
+    three intervals) is marked FAIL by the next worker that looks and re-queued once more
+    (up to three times) with the same parameters. SQLite is tuned as the module describes.
+    ``create_tables=False`` never creates the schema: workers joining an existing study use
+    it, so that many of them starting at once cannot race on ``CREATE TABLE`` (Optuna
+    issues #1092, #4621).
+    """
     if storage is None or not isinstance(storage, str):
         return storage
+    options: dict[str, Any] = {"skip_table_creation": not create_tables}
+    if heartbeat_interval:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+        options.update(
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period or 3 * heartbeat_interval,
+            heartbeat_stale_trial_callback=retry,
+        )
     path = sqlite_path(storage)
-    if path is None:
+    if path is not None:
+        if not path.parent.is_dir():
+            raise StorageError(
+                f"cannot open storage {storage}: folder {path.parent} does not exist"
+            )
+        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT)
         try:
-            return optuna.storages.RDBStorage(storage)
-        except Exception as error:  # SQLAlchemy and drivers raise many types
-            raise StorageError(f"cannot open storage {storage}: {error}") from None
-    if not path.parent.is_dir():
-        raise StorageError(f"cannot open storage {storage}: folder {path.parent} does not exist")
-    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT)
+            connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            connection.close()
+        options["engine_kwargs"] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
-    finally:
-        connection.close()
-    return optuna.storages.RDBStorage(
-        storage, engine_kwargs={"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
-    )
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(storage, **options)
+    except Exception as error:  # SQLAlchemy and the drivers raise many types
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise StorageError(f"cannot open storage {redact(storage)}: {reason}") from None
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
 
 
 class StorageError(ValueError):

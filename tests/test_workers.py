@@ -1,0 +1,263 @@
+"""Many worker processes on one study in a real PostgreSQL server.
+
+`make test` (and so `.ci/run`) starts the server with `.ci/postgres.sh` and passes its URL in
+GRU_SEARCH_TEST_POSTGRES_URL. Without it these tests fail rather than skip: scale-out is a
+feature, and a green run without it would hide that it was never tested.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+
+from gru_search.cli import main
+
+SPACE = {
+    "name": "workers",
+    "layers": {
+        "count": {"type": "int", "low": 1, "high": 1},
+        "units": {"type": "categorical", "choices": [4, 8]},
+    },
+    "params": {
+        "cell": {"type": "categorical", "choices": ["gru", "mgu", "gru3"]},
+        "learning_rate": {"type": "float", "low": 0.005, "high": 0.05, "log": True},
+    },
+    "fixed": {"batch_size": 16, "jit_compile": False},
+    "training": {"epochs": 3, "pruning_warmup": 2},
+}
+CLI = [sys.executable, "-m", "gru_search.cli"]
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> str:
+    url = os.environ.get("GRU_SEARCH_TEST_POSTGRES_URL")
+    if not url:
+        pytest.fail(
+            "GRU_SEARCH_TEST_POSTGRES_URL is not set: run the tests with `make test`, which "
+            "starts PostgreSQL through .ci/postgres.sh, or point it at a server"
+        )
+    return url
+
+
+@pytest.fixture
+def project(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 48)
+    X = np.linspace(-1, 1, 8)[None, :] * (2 * y[:, None] - 1) + 0.3 * rng.normal(size=(48, 8))
+    np.savez(tmp_path / "toy.npz", X_train=X, y_train=y)
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(SPACE))
+    return tmp_path
+
+
+def study_name() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def run_command(project, url, name, *extra):
+    return [
+        *CLI,
+        "run",
+        "--data",
+        str(project / "toy.npz"),
+        "--space",
+        str(project / "space.yaml"),
+        "--storage",
+        url,
+        "--study-name",
+        name,
+        "--out",
+        str(project / name),
+        "--no-progress",
+        *extra,
+    ]
+
+
+def wait_for_running_trial(url, name, process, deadline):
+    """The first RUNNING trial that has reported an epoch (so it is mid-training)."""
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before a trial was seen running"
+        try:
+            study = optuna.load_study(study_name=name, storage=url)
+        except KeyError:
+            study = None
+        if study is not None:
+            for trial in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
+                if trial.intermediate_values and "worker" in trial.user_attrs:
+                    return trial
+        time.sleep(0.2)
+    raise AssertionError("no trial was seen running")
+
+
+def test_four_workers_finish_exactly_the_target(project, postgres_url):
+    name = study_name()
+    result = subprocess.run(
+        run_command(project, postgres_url, name, "--workers", "4", "--trials", "40"),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    finished = study.get_trials(states=FINISHED)
+    assert len(finished) == 40
+    numbers = [t.number for t in study.trials]
+    assert len(numbers) == len(set(numbers))
+    assert len({t.user_attrs["worker"] for t in finished}) == 4  # all four took part
+    log = result.stdout + result.stderr
+    assert "Traceback" not in log and "failed:" not in log and "Error" not in log
+    assert log.count("done: ") == 4
+
+
+def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(project, postgres_url):
+    name = study_name()
+    run = subprocess.Popen(
+        run_command(
+            project,
+            postgres_url,
+            name,
+            "--workers",
+            "2",
+            "--trials",
+            "8",
+            "--heartbeat",
+            "1",
+            "--grace",
+            "4",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        victim = wait_for_running_trial(postgres_url, name, run, time.monotonic() + 300)
+        os.kill(int(victim.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+        _, stderr = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, stderr[-3000:]
+    assert "was killed by signal 9" in stderr
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    assert study.trials[victim.number].state == optuna.trial.TrialState.FAIL
+    retried = [
+        t
+        for t in study.trials
+        if optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == victim.number
+    ]
+    assert retried and retried[0].params == victim.params
+    assert retried[0].state in FINISHED
+    assert len(study.get_trials(states=FINISHED)) == 8
+
+
+def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgres_url):
+    name = study_name()
+    # a one-process run creates the study (and records the data) for workers to join
+    assert main([a for a in run_command(project, postgres_url, name, "--trials", "1")[3:]]) == 0
+    worker = subprocess.Popen(
+        [
+            *CLI,
+            "worker",
+            "--study",
+            name,
+            "--storage",
+            postgres_url,
+            "--n-trials",
+            "20",
+            "--heartbeat",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        trial = wait_for_running_trial(postgres_url, name, worker, time.monotonic() + 300)
+        worker.send_signal(signal.SIGTERM)
+        log, _ = worker.communicate(timeout=120)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, log[-3000:]
+    assert "stopped by SIGTERM" in log
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    stopped = study.trials[trial.number]
+    assert stopped.state == optuna.trial.TrialState.FAIL
+    assert stopped.user_attrs["fail_reason"] == "worker stopped by SIGTERM"
+    queued = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in queued] == [stopped.params]
+
+
+def test_worker_errors_are_one_line_with_a_non_zero_exit(project, postgres_url, capsys):
+    name = study_name()
+    assert main([a for a in run_command(project, postgres_url, name, "--trials", "1")[3:]]) == 0
+    capsys.readouterr()
+    cases = [
+        (
+            [
+                "worker",
+                "--study",
+                name,
+                "--storage",
+                "postgresql://nobody@127.0.0.1:1/none",
+                "--n-trials",
+                "1",
+            ],
+            "cannot open storage postgresql://nobody@127.0.0.1:1/none",
+        ),
+        (
+            ["worker", "--study", "no-such-study", "--storage", postgres_url, "--n-trials", "1"],
+            "no study 'no-such-study'",
+        ),
+        (
+            [
+                "worker",
+                "--study",
+                name,
+                "--storage",
+                postgres_url,
+                "--task",
+                "regression",
+                "--n-trials",
+                "1",
+            ],
+            "is a classification study",
+        ),
+        (
+            [
+                "worker",
+                "--study",
+                name,
+                "--storage",
+                postgres_url,
+                "--space",
+                "quick",
+                "--n-trials",
+                "1",
+            ],
+            "differs from --space quick",
+        ),
+        (
+            ["worker", "--study", name, "--storage", postgres_url],
+            "needs a study target, max_trials or a timeout",
+        ),
+        (
+            ["run", "--workers", "2", "--trials", "2", "--data", str(project / "toy.npz")],
+            "SQLite serialises writers",
+        ),
+        (["run", "--workers", "2", "--storage", f"sqlite:///{project / 'x.db'}"], "Use PostgreSQL"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
