@@ -41,9 +41,9 @@ import yaml
 
 from gru_search.cells import VARIANTS
 
-#: Folder of the spaces shipped with the package (``load_space("quick")``).
-SPACES_DIR = Path(__file__).resolve().parent.parent / "search_spaces"
-_PACKAGED_DIR = Path(__file__).resolve().parent / "search_spaces"
+#: Folder of the spaces shipped with the package (``load_space("quick")``). In a checkout it
+#: is a link to the top-level ``search_spaces/``; wheels carry the files themselves.
+SPACES_DIR = Path(__file__).resolve().parent / "search_spaces"
 
 #: Estimator parameters a space may search or fix (``units`` comes from ``layers``).
 ESTIMATOR_PARAMS = (
@@ -506,8 +506,7 @@ class _Parser:
 
 def available_spaces() -> dict[str, Path]:
     """Names and paths of the spaces shipped with gru-search."""
-    folder = SPACES_DIR if SPACES_DIR.is_dir() else _PACKAGED_DIR
-    return {path.stem: path for path in sorted(folder.glob("*.yaml"))}
+    return {path.stem: path for path in sorted(SPACES_DIR.glob("*.yaml"))}
 
 
 def load_space(name_or_path: str | Path | SearchSpace) -> SearchSpace:
