@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +22,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gru_search.data import check_sequences
+from gru_search.recycling import (
+    ChildTask,
+    copy_to_memory,
+    optimize_in_children,
+    temporary_storage_url,
+)
 from gru_search.spaces import SearchSpace, load_space
 from gru_search.storage import make_storage
 from gru_search.trials import Objective, TrainingDivergedError, best_trial, run_trial
@@ -196,6 +203,13 @@ default="hyperband"
         use a shared storage and ``gru-search worker``.
     progress_bar : bool, default=False
         Optuna's progress bar (trials or seconds done, best value so far).
+    trials_per_process : int or None, default=None
+        Run the trials in child processes that exit after this many trials, giving back
+        the memory TensorFlow keeps from every model it built (a long search in one
+        process grows without bound; see ``benchmarks/memory.py``). None runs them in
+        this process (fastest for short searches). The estimator, data and callbacks
+        must be picklable; an in-memory study then lives in a temporary SQLite file
+        during the search.
     verbose : int, default=1
         0 silent, 1 one line per trial, 2 also Keras' per-epoch lines.
 
@@ -238,6 +252,7 @@ default="hyperband"
         random_state: Any = None,
         n_jobs: int = 1,
         progress_bar: bool = False,
+        trials_per_process: int | None = None,
         verbose: int = 1,
     ) -> None:
         self.estimator = estimator
@@ -255,6 +270,7 @@ default="hyperband"
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress_bar = progress_bar
+        self.trials_per_process = trials_per_process
         self.verbose = verbose
 
     # -- steps -------------------------------------------------------------------------
@@ -336,9 +352,23 @@ default="hyperband"
         self
         """
         setup = self._setup(X, y)
+        callbacks = list(callbacks or [])
         with quiet_optuna(self.verbose):
-            study = self._open_study(setup)
-            self._optimize(study, setup, X, y, sample_weight, list(callbacks or []))
+            if not self.trials_per_process:
+                study = self._open_study(setup)
+                self._optimize(study, setup, X, y, sample_weight, callbacks)
+                return self._conclude(study, setup, X, y, sample_weight)
+            if self.storage is not None and not isinstance(self.storage, str):
+                raise ValueError(
+                    "trials_per_process needs storage=None or a storage URL that child "
+                    f"processes can open, got a {type(self.storage).__name__} object"
+                )
+            with tempfile.TemporaryDirectory(prefix="gru-search-") as folder:
+                url = self.storage or temporary_storage_url(folder)
+                study = self._open_study(setup, storage=url)
+                self._optimize_in_children(study, url, setup, X, y, sample_weight, callbacks)
+                if self.storage is None:
+                    study = copy_to_memory(study)
             return self._conclude(study, setup, X, y, sample_weight)
 
     # -- the steps of fit, shared with the multi-process workers -------------------------
@@ -364,11 +394,16 @@ default="hyperband"
         )
 
     def _open_study(
-        self, setup: SearchSetup, extra_spec: dict[str, Any] | None = None, **storage_options
+        self,
+        setup: SearchSetup,
+        extra_spec: dict[str, Any] | None = None,
+        *,
+        storage: Any = None,
+        **storage_options: Any,
     ) -> optuna.Study:
         space = setup.space
         study = open_study(
-            storage=make_storage(self.storage, **storage_options),
+            storage=make_storage(storage or self.storage, **storage_options),
             study_name=self.study_name,
             spec={**study_spec(space, setup.task, setup.objective), **(extra_spec or {})},
             direction=setup.objective.direction,
@@ -438,6 +473,59 @@ default="hyperband"
                 "[gru-search] interrupted: the running trial is marked failed, "
                 "finished trials are kept"
             )
+
+    def _optimize_in_children(
+        self,
+        study: optuna.Study,
+        storage_url: str,
+        setup: SearchSetup,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        callbacks: list[Any],
+    ) -> None:
+        n_trials = self.n_trials
+        if n_trials is None and self.timeout is None:
+            n_trials = 20
+        self._log(
+            f"[gru-search] study {study.study_name!r}: space {setup.space.name!r}, "
+            f"{n_trials if n_trials is not None else 'as many'} trials"
+            + (f" within {self.timeout:.0f}s" if self.timeout else "")
+            + f", {self.trials_per_process} per process"
+        )
+        child_params = {
+            **self.get_params(deep=False),
+            "trials_per_process": None,
+            "progress_bar": False,
+            "n_jobs": 1,
+            "storage": storage_url,
+        }
+
+        def make_task(share: int, timeout: float | None, seed: int) -> ChildTask:
+            return ChildTask(
+                child_params,
+                storage_url,
+                study.study_name,
+                setup,
+                X,
+                y,
+                sample_weight,
+                share,
+                timeout,
+                seed,
+                callbacks,
+            )
+
+        self.interrupted_ = optimize_in_children(
+            study,
+            storage_url,
+            make_task,
+            n_trials=n_trials,
+            timeout=self.timeout,
+            trials_per_process=self.trials_per_process,
+            base_seed=setup.sampler_seed,
+            log=self._log,
+        )
 
     def _conclude(
         self, study: optuna.Study, setup: SearchSetup, X: Any, y: Any, sample_weight: Any = None

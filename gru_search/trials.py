@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import math
+import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -159,6 +161,7 @@ def run_trial(
     if random_state is not None and estimator.get_params().get("random_state") is None:
         candidate.set_params(random_state=(random_state + trial.number) % (2**31 - 1))
     config = _config_of(candidate)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     trial.set_user_attr("estimator_params", _jsonable(params))
     trial.set_user_attr("cell", config.cell)
     trial.set_user_attr("fused_kernel", config.uses_fused_kernel)

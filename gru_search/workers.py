@@ -165,7 +165,6 @@ def run_worker_loop(
     warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     deadline = None if timeout is None else time.monotonic() + timeout
-    me = worker_id()
     with SignalGuard() as guard:
         while guard.received is None:
             if deadline is not None and time.monotonic() >= deadline:
@@ -190,7 +189,6 @@ def run_worker_loop(
                 study.tell(trial, state=TrialState.FAIL)
                 report.surplus += 1
                 continue
-            trial.set_user_attr("worker", me)
             state = _run_one(study, trial, trial_function, guard, log)
             if state == TrialState.FAIL:
                 report.failed += 1

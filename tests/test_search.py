@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import optuna
 import pytest
@@ -201,3 +203,19 @@ def test_clone_and_bad_arguments():
         GRUSearchCV(BASE, space=tiny_space(), pruner="fast", n_trials=1).fit(X, y)
     with pytest.raises(ValueError, match="samples"):
         GRUSearchCV(BASE, space=tiny_space(), n_trials=1).fit(X, y[:5])
+
+
+def test_trials_can_run_in_recycled_child_processes():
+    X, y = make_sequences()
+    search = GRUSearchCV(
+        BASE, space=tiny_space(), n_trials=3, trials_per_process=2, random_state=0, verbose=0
+    ).fit(X, y)
+    trials = search.study_.trials
+    assert len(trials) == 3
+    processes = [t.user_attrs["worker"].rsplit(":", 1)[1] for t in trials]
+    # two trials in the first child, one in the second; none in this process
+    assert processes[0] == processes[1] != processes[2]
+    assert str(os.getpid()) not in processes
+    # the temporary SQLite file is gone; the study was copied into memory
+    assert isinstance(search.study_._storage, optuna.storages.InMemoryStorage)
+    assert search.predict(X).shape == (len(X),)
