@@ -217,7 +217,12 @@ def _run(args: argparse.Namespace) -> int:
         study = search._open_study(
             setup, extra, heartbeat_interval=args.heartbeat, grace_period=args.grace
         )
-        if workers == 1:
+        if workers == 1 and args.trials_per_process:
+            search.trials_per_process = args.trials_per_process
+            search._optimize_in_children(
+                study, storage, setup, data.X_train, data.y_train, None, []
+            )
+        elif workers == 1:
             search._optimize(study, setup, data.X_train, data.y_train, None, [])
         else:
             codes = _spawn_workers(args, study_name, storage, workers, gpus)
@@ -630,6 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default runs/STUDY_NAME)")
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--trials-per-process",
+        type=int,
+        default=20,
+        help="with one worker: run trials in child processes recycled after this many, so "
+        "a long search does not grow in memory (0: all in this process; default 20)",
+    )
     run.add_argument(
         "--workers",
         type=_positive_int,
