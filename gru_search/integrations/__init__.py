@@ -1,0 +1,1 @@
+"""Bridges to other tools; each module imports its tool lazily (an optional extra)."""
