@@ -223,6 +223,7 @@ def _run(args: argparse.Namespace) -> int:
                 study, storage, setup, data.X_train, data.y_train, None, []
             )
         elif workers == 1:
+            search.trials_per_process = None
             search._optimize(study, setup, data.X_train, data.y_train, None, [])
         else:
             codes = _spawn_workers(args, study_name, storage, workers, gpus)

@@ -203,13 +203,15 @@ default="hyperband"
         use a shared storage and ``gru-search worker``.
     progress_bar : bool, default=False
         Optuna's progress bar (trials or seconds done, best value so far).
-    trials_per_process : int or None, default=None
+    trials_per_process : int, "auto" or None, default="auto"
         Run the trials in child processes that exit after this many trials, giving back
         the memory TensorFlow keeps from every model it built (a long search in one
-        process grows without bound; see ``benchmarks/memory.py``). None runs them in
-        this process (fastest for short searches). The estimator, data and callbacks
-        must be picklable; an in-memory study then lives in a temporary SQLite file
-        during the search.
+        process grows without bound; see ``benchmarks/memory.py``). None runs them all in
+        this process. ``"auto"``: 20 per process when the study may run more than 20
+        trials (``n_trials`` > 20, or a ``timeout`` without ``n_trials``) and ``n_jobs``
+        is 1, otherwise in this process. With child processes the estimator, data and
+        callbacks must be picklable, and an in-memory study lives in a temporary SQLite
+        file during the search.
     verbose : int, default=1
         0 silent, 1 one line per trial, 2 also Keras' per-epoch lines.
 
@@ -252,7 +254,7 @@ default="hyperband"
         random_state: Any = None,
         n_jobs: int = 1,
         progress_bar: bool = False,
-        trials_per_process: int | None = None,
+        trials_per_process: int | str | None = "auto",
         verbose: int = 1,
     ) -> None:
         self.estimator = estimator
@@ -354,7 +356,7 @@ default="hyperband"
         setup = self._setup(X, y)
         callbacks = list(callbacks or [])
         with quiet_optuna(self.verbose):
-            if not self.trials_per_process:
+            if not self._resolved_trials_per_process():
                 study = self._open_study(setup)
                 self._optimize(study, setup, X, y, sample_weight, callbacks)
                 return self._conclude(study, setup, X, y, sample_weight)
@@ -474,6 +476,22 @@ default="hyperband"
                 "finished trials are kept"
             )
 
+    def _resolved_trials_per_process(self) -> int | None:
+        value = self.trials_per_process
+        if value != "auto":
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(
+                    f"trials_per_process must be a positive integer, 'auto' or None, got {value!r}"
+                )
+            return value
+        long_study = (self.n_trials is None and self.timeout is not None) or (
+            self.n_trials is not None and self.n_trials > 20
+        )
+        in_memory_or_url = self.storage is None or isinstance(self.storage, str)
+        return 20 if long_study and self.n_jobs == 1 and in_memory_or_url else None
+
     def _optimize_in_children(
         self,
         study: optuna.Study,
@@ -491,7 +509,7 @@ default="hyperband"
             f"[gru-search] study {study.study_name!r}: space {setup.space.name!r}, "
             f"{n_trials if n_trials is not None else 'as many'} trials"
             + (f" within {self.timeout:.0f}s" if self.timeout else "")
-            + f", {self.trials_per_process} per process"
+            + f", {self._resolved_trials_per_process()} per process"
         )
         child_params = {
             **self.get_params(deep=False),
@@ -522,7 +540,7 @@ default="hyperband"
             make_task,
             n_trials=n_trials,
             timeout=self.timeout,
-            trials_per_process=self.trials_per_process,
+            trials_per_process=self._resolved_trials_per_process() or 20,
             base_seed=setup.sampler_seed,
             log=self._log,
         )

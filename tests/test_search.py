@@ -219,3 +219,16 @@ def test_trials_can_run_in_recycled_child_processes():
     # the temporary SQLite file is gone; the study was copied into memory
     assert isinstance(search.study_._storage, optuna.storages.InMemoryStorage)
     assert search.predict(X).shape == (len(X),)
+
+
+def test_auto_recycles_only_long_studies():
+    assert GRUSearchCV(BASE, n_trials=5)._resolved_trials_per_process() is None
+    assert GRUSearchCV(BASE, n_trials=60)._resolved_trials_per_process() == 20
+    assert GRUSearchCV(BASE, timeout=300)._resolved_trials_per_process() == 20
+    assert GRUSearchCV(BASE, timeout=300, n_jobs=2)._resolved_trials_per_process() is None
+    assert (
+        GRUSearchCV(BASE, n_trials=60, trials_per_process=None)._resolved_trials_per_process()
+        is None
+    )
+    with pytest.raises(ValueError, match="trials_per_process must be"):
+        GRUSearchCV(BASE, n_trials=60, trials_per_process=0)._resolved_trials_per_process()
