@@ -438,6 +438,23 @@ default="hyperband"
 
         return trial_function
 
+    def _n_trials(self) -> int | None:
+        """Trials for this call: ``n_trials``, or 20 when neither it nor a timeout is set."""
+        if self.n_trials is None and self.timeout is None:
+            return 20
+        return self.n_trials
+
+    def _log_start(self, study: optuna.Study, setup: SearchSetup, n_trials: int | None) -> None:
+        recycled = self._resolved_trials_per_process()
+        self._log(
+            f"[gru-search] study {study.study_name!r}: space {setup.space.name!r}, "
+            f"{n_trials if n_trials is not None else 'as many'} trials"
+            + (f" within {self.timeout:.0f}s" if self.timeout else "")
+            + f", {setup.objective.direction} validation {setup.objective.name} "
+            f"({'hold-out' if self.cv is None else f'{len(setup.splits)}-fold CV'})"
+            + (f", {recycled} per process" if recycled else "")
+        )
+
     def _optimize(
         self,
         study: optuna.Study,
@@ -447,16 +464,8 @@ default="hyperband"
         sample_weight: Any,
         callbacks: list[Any],
     ) -> None:
-        n_trials = self.n_trials
-        if n_trials is None and self.timeout is None:
-            n_trials = 20
-        self._log(
-            f"[gru-search] study {study.study_name!r}: space {setup.space.name!r}, "
-            f"{n_trials if n_trials is not None else 'as many'} trials"
-            + (f" within {self.timeout:.0f}s" if self.timeout else "")
-            + f", {setup.objective.direction} validation {setup.objective.name} "
-            f"({'hold-out' if self.cv is None else f'{len(setup.splits)}-fold CV'})"
-        )
+        n_trials = self._n_trials()
+        self._log_start(study, setup, n_trials)
         self.interrupted_ = False
         try:
             study.optimize(
@@ -502,15 +511,8 @@ default="hyperband"
         sample_weight: Any,
         callbacks: list[Any],
     ) -> None:
-        n_trials = self.n_trials
-        if n_trials is None and self.timeout is None:
-            n_trials = 20
-        self._log(
-            f"[gru-search] study {study.study_name!r}: space {setup.space.name!r}, "
-            f"{n_trials if n_trials is not None else 'as many'} trials"
-            + (f" within {self.timeout:.0f}s" if self.timeout else "")
-            + f", {self._resolved_trials_per_process()} per process"
-        )
+        n_trials = self._n_trials()
+        self._log_start(study, setup, n_trials)
         child_params = {
             **self.get_params(deep=False),
             "trials_per_process": None,

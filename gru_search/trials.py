@@ -22,7 +22,6 @@ from sklearn.base import clone
 from sklearn.metrics import check_scoring
 from sklearn.utils import _safe_indexing
 
-from gru_search.model import GRUConfig
 from gru_search.spaces import SearchSpace
 
 
@@ -160,7 +159,7 @@ def run_trial(
     candidate = clone(estimator).set_params(**params)
     if random_state is not None and estimator.get_params().get("random_state") is None:
         candidate.set_params(random_state=(random_state + trial.number) % (2**31 - 1))
-    config = _config_of(candidate)
+    config = candidate._config(seed=None)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     trial.set_user_attr("estimator_params", _jsonable(params))
     trial.set_user_attr("cell", config.cell)
@@ -228,17 +227,6 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
             t.user_attrs.get("validation_loss", float("inf")),
             t.number,
         ),
-    )
-
-
-def _config_of(estimator: Any) -> GRUConfig:
-    params = estimator.get_params()
-    return GRUConfig(
-        units=params["units"],
-        cell=params["cell"],
-        bidirectional=params["bidirectional"],
-        dropout=params["dropout"],
-        recurrent_dropout=params["recurrent_dropout"],
     )
 
 

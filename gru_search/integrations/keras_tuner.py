@@ -24,23 +24,9 @@ import numpy as np
 from sklearn.base import clone
 
 from gru_search.data import SequenceScaler, check_sequences, fold_patches, resolve_patch_size
+from gru_search.estimators import GRUClassifier
 from gru_search.model import GRUConfig, Task, build_model
 from gru_search.spaces import CategoricalParam, FloatParam, IntParam, Param, SearchSpace, load_space
-
-_CONFIG_FIELDS = (
-    "units",
-    "cell",
-    "bidirectional",
-    "dropout",
-    "recurrent_dropout",
-    "layer_norm",
-    "pooling",
-    "head_units",
-    "optimizer",
-    "learning_rate",
-    "clipnorm",
-    "jit_compile",
-)
 
 
 def _keras_tuner() -> Any:
@@ -132,7 +118,8 @@ def params_from_hyperparameters(hp: Any, space: SearchSpace | str) -> dict[str, 
 
 
 def _config(params: dict[str, Any], seed: int | None) -> GRUConfig:
-    return GRUConfig(**{k: v for k, v in params.items() if k in _CONFIG_FIELDS}, seed=seed)
+    # the estimator owns the mapping from its parameters to a model configuration
+    return GRUClassifier().set_params(**params)._config(seed)
 
 
 def to_hypermodel(
