@@ -21,7 +21,7 @@ run: setup
 # the worker tests need PostgreSQL: .ci/postgres.sh installs (Debian) and starts one
 test: setup
 	$(BIN)/ruff check gru_search tests benchmarks examples
-	GRU_SEARCH_TEST_POSTGRES_URL="$$(bash .ci/postgres.sh)" $(BIN)/python -m pytest -n 2
+	GRU_SEARCH_TEST_POSTGRES_URL="$$(bash .ci/postgres.sh)" $(BIN)/python -m pytest -n 2 --durations=15
 
 lint: setup
 	$(BIN)/ruff check gru_search tests benchmarks examples

@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     from gru_search import GRUSearchCV, load, load_space
     from gru_search.export import save_search
     from gru_search.report import write_report
-    from gru_search.storage import sqlite_path
+    from gru_search.storage import release_connections, sqlite_path
 
     space = load_space(args.space)  # fail on a bad space before loading data
     gpus = _gpu_ids(args.gpus)
@@ -239,6 +239,7 @@ def _run(args: argparse.Namespace) -> int:
     _print_leaderboard(search.leaderboard())
     model_dir = save_search(search, out / "model", overwrite=True)
     files = write_report(search.study_, out, search.scorer_.name)
+    release_connections(study)  # the rest reads files, not the storage
     summary = {
         "study": study_name,
         "storage": _redact(storage),
@@ -275,6 +276,22 @@ def _redact(url: str) -> str:
 
 # -- worker --------------------------------------------------------------------------------
 def _worker(args: argparse.Namespace) -> int:
+    from gru_search.storage import make_storage, release_connections
+
+    storage = make_storage(
+        args.storage,
+        heartbeat_interval=args.heartbeat,
+        grace_period=args.grace,
+        create_tables=False,
+    )
+    try:
+        return _work(args, storage)
+    finally:
+        release_connections(storage)  # also when the study does not match
+
+
+def _work(args: argparse.Namespace, storage: Any) -> int:
+    """Join the study in ``storage`` named by ``args`` and run trials until told to stop."""
     import optuna
 
     from gru_search import GRUSearchCV, load_space
@@ -287,15 +304,8 @@ def _worker(args: argparse.Namespace) -> int:
         spec_conflicts,
     )
     from gru_search.spaces import SearchSpace
-    from gru_search.storage import make_storage
     from gru_search.workers import run_worker_loop, worker_id
 
-    storage = make_storage(
-        args.storage,
-        heartbeat_interval=args.heartbeat,
-        grace_period=args.grace,
-        create_tables=False,
-    )
     try:
         with quiet_optuna(1):
             study = optuna.load_study(study_name=args.study, storage=storage)

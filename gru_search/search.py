@@ -29,7 +29,7 @@ from gru_search.recycling import (
     temporary_storage_url,
 )
 from gru_search.spaces import SearchSpace, load_space
-from gru_search.storage import make_storage
+from gru_search.storage import make_storage, release_connections
 from gru_search.trials import Objective, TrainingDivergedError, best_trial, run_trial
 
 _MAX_SEED = 2**31 - 1
@@ -358,8 +358,11 @@ default="hyperband"
         with quiet_optuna(self.verbose):
             if not self._resolved_trials_per_process():
                 study = self._open_study(setup)
-                self._optimize(study, setup, X, y, sample_weight, callbacks)
-                return self._conclude(study, setup, X, y, sample_weight)
+                try:
+                    self._optimize(study, setup, X, y, sample_weight, callbacks)
+                    return self._conclude(study, setup, X, y, sample_weight)
+                finally:
+                    release_connections(study)
             if self.storage is not None and not isinstance(self.storage, str):
                 raise ValueError(
                     "trials_per_process needs storage=None or a storage URL that child "
@@ -367,11 +370,16 @@ default="hyperband"
                 )
             with tempfile.TemporaryDirectory(prefix="gru-search-") as folder:
                 url = self.storage or temporary_storage_url(folder)
-                study = self._open_study(setup, storage=url)
-                self._optimize_in_children(study, url, setup, X, y, sample_weight, callbacks)
-                if self.storage is None:
-                    study = copy_to_memory(study)
-            return self._conclude(study, setup, X, y, sample_weight)
+                stored = self._open_study(setup, storage=url)
+                try:
+                    self._optimize_in_children(stored, url, setup, X, y, sample_weight, callbacks)
+                    study = stored if self.storage else copy_to_memory(stored)
+                finally:
+                    release_connections(stored)  # before the temporary folder goes
+            try:
+                return self._conclude(study, setup, X, y, sample_weight)
+            finally:
+                release_connections(study)
 
     # -- the steps of fit, shared with the multi-process workers -------------------------
     def _setup(self, X: Any, y: Any) -> SearchSetup:

@@ -7,6 +7,7 @@ feature, and a green run without it would hide that it was never tested.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -17,9 +18,12 @@ import uuid
 import numpy as np
 import optuna
 import pytest
+import sqlalchemy
 import yaml
 
+from gru_search import GRUClassifier, GRUSearchCV
 from gru_search.cli import main
+from gru_search.storage import make_storage, release_connections
 
 SPACE = {
     "name": "workers",
@@ -47,6 +51,21 @@ def postgres_url() -> str:
             "starts PostgreSQL through .ci/postgres.sh, or point it at a server"
         )
     return url
+
+
+@pytest.fixture(scope="module")
+def storage(postgres_url):
+    """One storage for the tests' own reads, so that polling opens no new connections."""
+    storage = make_storage(postgres_url, heartbeat_interval=None)
+    yield storage
+    release_connections(storage)
+
+
+def open_connections(storage) -> int:
+    """Client connections to the test database, not counting the one asking."""
+    with storage.engine.connect() as connection:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        return connection.execute(sqlalchemy.text(query)).scalar_one() - 1
 
 
 @pytest.fixture
@@ -82,12 +101,12 @@ def run_command(project, url, name, *extra):
     ]
 
 
-def wait_for_running_trial(url, name, process, deadline):
+def wait_for_running_trial(storage, name, process, deadline):
     """The first RUNNING trial that has reported an epoch (so it is mid-training)."""
     while time.monotonic() < deadline:
         assert process.poll() is None, "the run ended before a trial was seen running"
         try:
-            study = optuna.load_study(study_name=name, storage=url)
+            study = optuna.load_study(study_name=name, storage=storage)
         except KeyError:
             study = None
         if study is not None:
@@ -98,7 +117,7 @@ def wait_for_running_trial(url, name, process, deadline):
     raise AssertionError("no trial was seen running")
 
 
-def test_four_workers_finish_exactly_the_target(project, postgres_url):
+def test_four_workers_finish_exactly_the_target(project, postgres_url, storage):
     name = study_name()
     result = subprocess.run(
         run_command(project, postgres_url, name, "--workers", "4", "--trials", "40"),
@@ -107,7 +126,7 @@ def test_four_workers_finish_exactly_the_target(project, postgres_url):
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    study = optuna.load_study(study_name=name, storage=postgres_url)
+    study = optuna.load_study(study_name=name, storage=storage)
     finished = study.get_trials(states=FINISHED)
     assert len(finished) == 40
     numbers = [t.number for t in study.trials]
@@ -118,7 +137,9 @@ def test_four_workers_finish_exactly_the_target(project, postgres_url):
     assert log.count("done: ") == 4
 
 
-def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(project, postgres_url):
+def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(
+    project, postgres_url, storage
+):
     name = study_name()
     run = subprocess.Popen(
         run_command(
@@ -139,7 +160,7 @@ def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(projec
         text=True,
     )
     try:
-        victim = wait_for_running_trial(postgres_url, name, run, time.monotonic() + 300)
+        victim = wait_for_running_trial(storage, name, run, time.monotonic() + 300)
         os.kill(int(victim.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
         _, stderr = run.communicate(timeout=600)
     finally:
@@ -147,7 +168,7 @@ def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(projec
             run.kill()
     assert run.returncode == 0, stderr[-3000:]
     assert "was killed by signal 9" in stderr
-    study = optuna.load_study(study_name=name, storage=postgres_url)
+    study = optuna.load_study(study_name=name, storage=storage)
     assert study.trials[victim.number].state == optuna.trial.TrialState.FAIL
     retried = [
         t
@@ -159,7 +180,7 @@ def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(projec
     assert len(study.get_trials(states=FINISHED)) == 8
 
 
-def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgres_url):
+def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgres_url, storage):
     name = study_name()
     # a one-process run creates the study (and records the data) for workers to join
     assert main([a for a in run_command(project, postgres_url, name, "--trials", "1")[3:]]) == 0
@@ -181,7 +202,7 @@ def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgr
         text=True,
     )
     try:
-        trial = wait_for_running_trial(postgres_url, name, worker, time.monotonic() + 300)
+        trial = wait_for_running_trial(storage, name, worker, time.monotonic() + 300)
         worker.send_signal(signal.SIGTERM)
         log, _ = worker.communicate(timeout=120)
     finally:
@@ -189,7 +210,7 @@ def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgr
             worker.kill()
     assert worker.returncode == 0, log[-3000:]
     assert "stopped by SIGTERM" in log
-    study = optuna.load_study(study_name=name, storage=postgres_url)
+    study = optuna.load_study(study_name=name, storage=storage)
     stopped = study.trials[trial.number]
     assert stopped.state == optuna.trial.TrialState.FAIL
     assert stopped.user_attrs["fail_reason"] == "worker stopped by SIGTERM"
@@ -261,3 +282,27 @@ def test_worker_errors_are_one_line_with_a_non_zero_exit(project, postgres_url, 
         err = capsys.readouterr().err
         assert message in err, (argv, err)
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_finished_search_holds_no_database_connections(project, postgres_url, storage):
+    # SQLAlchemy pools connections until its engine is collected, and the fitted search keeps
+    # its study (and so the engine): without releasing them a notebook that runs a few
+    # searches, or a test run, exhausts the server's max_connections
+    data = np.load(project / "toy.npz")
+    gc.collect()  # storages other tests dropped close their connections now, not mid-test
+    before = open_connections(storage)
+    search = GRUSearchCV(
+        GRUClassifier(epochs=2, batch_size=16, jit_compile=False),
+        space=project / "space.yaml",
+        n_trials=2,
+        storage=postgres_url,
+        study_name=study_name(),
+        trials_per_process=None,
+        random_state=0,
+    )
+    search.fit(data["X_train"], data["y_train"])
+    deadline = time.monotonic() + 30  # the server ends a closed session's backend shortly after
+    while open_connections(storage) > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert open_connections(storage) <= before  # earlier tests' may still be closing
+    assert len(search.study_.trials) == 2  # and the study stays readable: it reconnects
