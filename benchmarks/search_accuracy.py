@@ -27,13 +27,20 @@ def main() -> None:
     parser.add_argument("--space", default="default")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--cv", type=int, default=None, help="folds (default: one 20%% validation split)"
+    )
     args = parser.parse_args()
     rows = []
     for name in args.datasets:
         X_train, y_train, X_test, y_test = load_aeon(name)
         start = time.perf_counter()
         search = GRUSearchCV(
-            GRUClassifier(), space=args.space, timeout=args.timeout, random_state=args.random_state
+            GRUClassifier(),
+            space=args.space,
+            timeout=args.timeout,
+            cv=args.cv,
+            random_state=args.random_state,
         ).fit(X_train, y_train)
         seconds = time.perf_counter() - start
         board = search.leaderboard()
