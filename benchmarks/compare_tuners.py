@@ -434,13 +434,17 @@ def plot(outcomes: list[Outcome], path: Path) -> None:
     for axis, dataset in zip(axes[0], datasets, strict=True):
         for outcome in (o for o in outcomes if o.dataset == dataset):
             if outcome.timeline:
+                # from the first finished trial: before it the tool had no score at all
                 seconds, best = zip(*outcome.timeline, strict=True)
                 axis.step(
-                    (0, *seconds),
-                    (best[0], *best),
+                    (*seconds, outcome.search_seconds),
+                    (*best, best[-1]),
                     where="post",
+                    marker="o",
+                    markevery=list(range(len(seconds))),
                     label=f"{outcome.tool} (test {outcome.test_accuracy:.3f})",
                 )
+        axis.set_xlim(left=0)
         axis.set_title(dataset)
         axis.set_xlabel("seconds of search")
         axis.set_ylabel("best validation accuracy so far")
