@@ -122,17 +122,29 @@ class Split:
     """One dataset, its labels encoded to 0..k-1, and the shared validation rows."""
 
     name: str
-    X_fit: np.ndarray
-    y_fit: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
+    X_train: np.ndarray
+    y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
     fit_rows: np.ndarray
     val_rows: np.ndarray
-    X_train: np.ndarray
-    y_train: np.ndarray
     n_classes: int
+
+    @property
+    def X_fit(self) -> np.ndarray:
+        return self.X_train[self.fit_rows]
+
+    @property
+    def y_fit(self) -> np.ndarray:
+        return self.y_train[self.fit_rows]
+
+    @property
+    def X_val(self) -> np.ndarray:
+        return self.X_train[self.val_rows]
+
+    @property
+    def y_val(self) -> np.ndarray:
+        return self.y_train[self.val_rows]
 
 
 def load_split(name: str, seed: int) -> Split:
@@ -149,16 +161,12 @@ def load_split(name: str, seed: int) -> Split:
     fit_rows, val_rows = train_test_split(rows, test_size=0.2, random_state=seed, stratify=y_train)
     return Split(
         name=name,
-        X_fit=X_train[fit_rows],
-        y_fit=y_train[fit_rows],
-        X_val=X_train[val_rows],
-        y_val=y_train[val_rows],
+        X_train=X_train,
+        y_train=y_train,
         X_test=np.asarray(data.X_test, dtype=np.float32),
         y_test=encoder.transform(data.y_test),
         fit_rows=fit_rows,
         val_rows=val_rows,
-        X_train=X_train,
-        y_train=y_train,
         n_classes=len(encoder.classes_),
     )
 
