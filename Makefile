@@ -20,12 +20,12 @@ run: setup
 
 # the worker tests need PostgreSQL: .ci/postgres.sh installs (Debian) and starts one
 test: setup
-	$(BIN)/ruff check gru_search tests benchmarks examples
+	$(BIN)/ruff check gru_search tests benchmarks examples notebooks
 	GRU_SEARCH_TEST_POSTGRES_URL="$$(bash .ci/postgres.sh)" $(BIN)/python -m pytest -n 2 --durations=15
 
 lint: setup
-	$(BIN)/ruff check gru_search tests benchmarks examples
-	$(BIN)/ruff format --check gru_search tests benchmarks examples
+	$(BIN)/ruff check gru_search tests benchmarks examples notebooks
+	$(BIN)/ruff format --check gru_search tests benchmarks examples notebooks
 
 benchmark: setup
 	$(BIN)/python benchmarks/throughput.py --markdown benchmarks/results-throughput.md
