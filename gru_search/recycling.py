@@ -129,7 +129,11 @@ def optimize_in_children(
         done = _finished(study) - before
         if done == 0 and child.exitcode != 0:
             raise RuntimeError(
-                f"the trial process exited with {child.exitcode} before finishing any trial"
+                f"the trial process exited with {child.exitcode} before finishing any trial "
+                "(its error is printed above). Trial processes are started with 'spawn': a "
+                'script that runs the search must do so under `if __name__ == "__main__":`, '
+                "and the estimator, data and callbacks must be picklable; "
+                "trials_per_process=None runs the trials in this process instead"
             )
         if remaining is not None:
             remaining -= done

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import optuna
@@ -232,3 +234,22 @@ def test_auto_recycles_only_long_studies():
     )
     with pytest.raises(ValueError, match="trials_per_process must be"):
         GRUSearchCV(BASE, n_trials=60, trials_per_process=0)._resolved_trials_per_process()
+
+
+def test_a_script_without_a_main_guard_gets_an_error_that_says_so(tmp_path):
+    # trial processes are spawned: they re-run an unguarded script's top level, whose own
+    # search cannot start a process while the child is still bootstrapping
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from gru_search import GRUClassifier, GRUSearchCV\n"
+        "X = np.random.default_rng(0).normal(size=(20, 5)).astype('float32')\n"
+        "GRUSearchCV(GRUClassifier(units=(4,), epochs=1), space='quick', n_trials=1,\n"
+        "            trials_per_process=1, verbose=0).fit(X, np.arange(20) % 2)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode != 0
+    assert "before finishing any trial" in result.stderr
+    assert "must do so under `if __name__" in result.stderr  # ours, not multiprocessing's
