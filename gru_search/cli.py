@@ -249,6 +249,7 @@ def _run(args: argparse.Namespace) -> int:
             k: list(v) if isinstance(v, tuple) else v for k, v in search.best_params_.items()
         },
         "validation_" + search.scorer_.name: search.best_score_,
+        "validation_splits": search.n_splits_,
         "trials": search.n_trials_,
         "interrupted": search.interrupted_,
     }
@@ -594,6 +595,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _cv_choice(text: str) -> int | None:
+    """``--cv``: "holdout" (None in Python) or a number of folds >= 2."""
+    if text == "holdout":
+        return None
+    try:
+        folds = int(text)
+    except ValueError:
+        folds = 0
+    if folds < 2:
+        raise argparse.ArgumentTypeError(
+            f"expected 'holdout' or a number of folds >= 2, got {text!r}"
+        )
+    return folds
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -633,9 +649,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=_positive_float, default=None, help="seconds for the study")
     run.add_argument(
         "--cv",
-        type=_positive_int,
+        type=_cv_choice,
         default=None,
-        help="k-fold cross-validation per trial (default: one 20%% hold-out)",
+        help="validation of every trial: K-fold cross-validation, or 'holdout' (default: one "
+        "stratified 20%% hold-out)",
     )
     run.add_argument(
         "--storage", default=None, help="Optuna storage URL (default sqlite:///OUT/study.db)"

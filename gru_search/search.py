@@ -148,6 +148,12 @@ class SearchSetup:
     trial_seed: int | None
 
 
+def _describe_validation(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> str:
+    if len(splits) == 1:
+        return f"hold-out of {len(splits[0][1])}"
+    return f"{len(splits)}-fold CV"
+
+
 @contextlib.contextmanager
 def quiet_optuna(verbose: int) -> Iterator[None]:
     """Optuna's own per-trial INFO lines duplicate ours: keep them for verbose > 1 only."""
@@ -230,6 +236,8 @@ default="hyperband"
         Finished trials, best first (see :meth:`leaderboard`).
     n_trials_ : int
         Trials in the study (all states).
+    n_splits_ : int
+        Validation splits every trial trained on (1 for the hold-out).
     refit_time_ : float
         Seconds the refit took.
     interrupted_ : bool
@@ -459,7 +467,7 @@ default="hyperband"
             f"{n_trials if n_trials is not None else 'as many'} trials"
             + (f" within {self.timeout:.0f}s" if self.timeout else "")
             + f", {setup.objective.direction} validation {setup.objective.name} "
-            f"({'hold-out' if self.cv is None else f'{len(setup.splits)}-fold CV'})"
+            f"({_describe_validation(setup.splits)})"
             + (f", {recycled} per process" if recycled else "")
         )
 
@@ -564,6 +572,7 @@ default="hyperband"
         self.space_ = space
         self.scorer_ = setup.objective
         self.n_trials_ = len(study.trials)
+        self.n_splits_ = len(setup.splits)
         self.leaderboard_ = leaderboard(study)
         if not hasattr(self, "interrupted_"):
             self.interrupted_ = False

@@ -70,6 +70,7 @@ def test_run_export_and_predict_end_to_end(tmp_path, tiny_space, npz_data, capsy
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["study"] == "toy-tiny" and summary["trials"] == 2
+    assert summary["validation_splits"] == 1  # the default hold-out
     board = pd.read_csv(out / "leaderboard.csv")
     assert len(board) >= 1 and {"value", "cell", "n_params"} <= set(board.columns)
     assert load(out / "model").predict(np.zeros((3, 10, 1))).shape == (3,)
@@ -155,6 +156,7 @@ def test_spaces_list_show_validate(tmp_path, capsys):
 BAD_ARGUMENTS = [
     (["run", "--trials", "0"], "expected a positive integer"),
     (["run", "--timeout", "soon"], "expected a number of seconds"),
+    (["run", "--cv", "1"], "expected 'holdout' or a number of folds >= 2"),
     (["run", "--data", "aeon:NoSuchSet", "--trials", "1"], "cannot load aeon dataset"),
     (["run", "--data", "data.txt"], "expected aeon:NAME, a .npz file"),
     (["run", "--data", "missing.npz"], "no such file"),

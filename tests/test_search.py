@@ -69,6 +69,7 @@ def test_search_runs_trials_records_attributes_and_refits(fitted_search):
     ):
         assert key in best.user_attrs, key
     assert len(best.user_attrs["epoch_seconds"]) == len(best.intermediate_values) == 6
+    assert search.n_splits_ == 1  # cv=None: one hold-out
     assert (
         best.value
         == search.best_score_
@@ -191,6 +192,7 @@ def test_cross_validation_and_loss_metric_for_a_regressor():
     ).fit(X, target)
     assert search.study_.direction == optuna.study.StudyDirection.MINIMIZE
     assert len(search.best_trial_.user_attrs["fold_values"]) == 2
+    assert search.n_splits_ == 2
     assert search.best_score_ == min(t.value for t in search.study_.trials)
     assert search.predict(X).shape == (36,)
 
