@@ -1,5 +1,6 @@
 """gru-search: search GRU sequence models and export the winner as a scikit-learn estimator."""
 
+from gru_search import _environment  # noqa: F401  (before anything imports TensorFlow)
 from gru_search.cells import VARIANTS, build_layer, variant_info
 from gru_search.data import SequenceBatch, SequenceScaler, check_sequences, sequences_from_long
 from gru_search.estimators import GRUClassifier, GRURegressor

@@ -134,6 +134,7 @@ def test_four_workers_finish_exactly_the_target(project, postgres_url, storage):
     assert len({t.user_attrs["worker"] for t in finished}) == 4  # all four took part
     log = result.stdout + result.stderr
     assert "Traceback" not in log and "failed:" not in log and "Error" not in log
+    assert "I0000" not in log  # TensorFlow's C++ INFO lines, from any of the 5 processes
     assert log.count("done: ") == 4
 
 
