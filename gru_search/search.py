@@ -216,8 +216,9 @@ default="hyperband"
         this process. ``"auto"``: 20 per process when the study may run more than 20
         trials (``n_trials`` > 20, or a ``timeout`` without ``n_trials``) and ``n_jobs``
         is 1, otherwise in this process. With child processes the estimator, data and
-        callbacks must be picklable, and an in-memory study lives in a temporary SQLite
-        file during the search.
+        callbacks must be picklable, an in-memory study lives in a temporary SQLite
+        file during the search, and (the processes being spawned, so re-importing the
+        main module) a script must run the search under ``if __name__ == "__main__":``.
     verbose : int, default=1
         0 silent, 1 one line per trial, 2 also Keras' per-epoch lines.
 
