@@ -18,8 +18,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from sklearn.base import clone
-
 from gru_search import GRUClassifier, GRUSearchCV
 from gru_search.datasets import Dataset, load_aeon
 
@@ -71,8 +69,7 @@ def report(search: GRUSearchCV, data: Dataset, args: argparse.Namespace) -> None
         params = search.space_.to_estimator_params(trial.params)
         epochs = int(trial.user_attrs["best_epoch"])
         accuracies = [
-            clone(GRUClassifier())
-            .set_params(**{**params, "epochs": epochs, "random_state": seed})
+            GRUClassifier(**{**params, "epochs": epochs, "random_state": seed})
             .fit(data.X_train, data.y_train)
             .score(data.X_test, data.y_test)
             for seed in args.refit_seeds
