@@ -136,6 +136,12 @@ class EpochReporter(keras.callbacks.Callback):
         return float(self.values[best]), float(self.losses[best]), best + 1
 
 
+def release_keras_memory() -> None:
+    """Clear the Keras session and collect: TensorFlow keeps every graph alive otherwise."""
+    keras.backend.clear_session()
+    gc.collect()
+
+
 def run_trial(
     trial: optuna.Trial,
     *,
@@ -199,10 +205,8 @@ def run_trial(
             best_epochs.append(epoch)
     finally:
         if clear_session:
-            # TensorFlow keeps every graph of the process alive otherwise
             del candidate
-            keras.backend.clear_session()
-            gc.collect()
+            release_keras_memory()
     trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
     trial.set_user_attr("fold_values", fold_values)
     trial.set_user_attr("validation_loss", float(np.mean(fold_losses)))
@@ -210,17 +214,16 @@ def run_trial(
     return float(np.mean(fold_values))
 
 
-def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
-    """The study's best completed trial; ties on the value go to the lower validation loss.
+def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The study's completed trials, best first; ties on the value go to the lower
+    validation loss, then to the earlier trial.
 
     Accuracy on a small validation set ties often (many configurations score 1.0 on a dozen
     sequences); the validation loss separates them.
     """
     completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if not completed:
-        raise ValueError(f"study {study.study_name!r} has no completed trial")
     sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
-    return min(
+    return sorted(
         completed,
         key=lambda t: (
             sign * t.value,
@@ -228,6 +231,14 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
             t.number,
         ),
     )
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    """The study's best completed trial (the first of :func:`ranked_trials`)."""
+    ranked = ranked_trials(study)
+    if not ranked:
+        raise ValueError(f"study {study.study_name!r} has no completed trial")
+    return ranked[0]
 
 
 def _jsonable(value: Any) -> Any:
