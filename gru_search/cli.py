@@ -60,6 +60,7 @@ def _print_leaderboard(board: Any, top: int = 10) -> None:
             "trial",
             "state",
             "value",
+            "finalist_score",
             "cell",
             "units",
             "n_params",
@@ -67,7 +68,7 @@ def _print_leaderboard(board: Any, top: int = 10) -> None:
             "mean_epoch_seconds",
             "train_seconds",
         )
-        if c in board.columns
+        if c in board.columns and (c != "finalist_score" or board[c].notna().any())
     ]
     print(board[columns].head(top).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
@@ -189,6 +190,7 @@ def _run(args: argparse.Namespace) -> int:
         n_trials=trials,
         timeout=timeout,
         cv=args.cv,
+        finalists=args.finalists,
         storage=storage,
         study_name=study_name,
         random_state=args.random_state,
@@ -248,12 +250,20 @@ def _run(args: argparse.Namespace) -> int:
         },
         "validation_" + search.scorer_.name: search.best_score_,
         "validation_splits": search.n_splits_,
+        "finalists": search.finalists_.to_dict(orient="records"),
         "trials": search.n_trials_,
         "interrupted": search.interrupted_,
     }
+    cross_validated = ""
+    if not search.finalists_.empty:
+        picked = search.finalists_.iloc[0]
+        cross_validated = (
+            f" ({search.finalists_['picked'].size}-finalist cross-validation: "
+            f"{picked[f'cv_{search.scorer_.name}']:.4f})"
+        )
     print(
         f"\nbest trial {search.best_trial_.number}: validation {search.scorer_.name} "
-        f"{search.best_score_:.4f}; exported to {model_dir}/"
+        f"{search.best_score_:.4f}{cross_validated}; exported to {model_dir}/"
     )
     if data.X_test is not None:
         exported = load(model_dir)  # score what the user gets, after the round trip
@@ -385,10 +395,10 @@ def _export(args: argparse.Namespace) -> int:
     import optuna
 
     from gru_search import save
+    from gru_search.finalists import selected_trial
     from gru_search.search import STUDY_SPEC_KEY
     from gru_search.spaces import SearchSpace
     from gru_search.storage import make_storage
-    from gru_search.trials import best_trial
 
     try:
         study = optuna.load_study(study_name=args.study, storage=make_storage(args.storage))
@@ -399,7 +409,7 @@ def _export(args: argparse.Namespace) -> int:
         raise CommandError(f"study {args.study!r} was not created by gru-search")
     if args.trial is None:
         try:
-            trial = best_trial(study)
+            trial = selected_trial(study)  # the finalists' pick when the run made one
         except ValueError as error:
             raise CommandError(str(error)) from None
     else:
@@ -653,6 +663,13 @@ def build_parser() -> argparse.ArgumentParser:
         "stratified 20%% hold-out)",
     )
     run.add_argument(
+        "--finalists",
+        type=_positive_int,
+        default=None,
+        help="with the hold-out: cross-validate this many best trials on all the data and "
+        "refit the best of them (default: the space's, 3 in 'default'; 1: no cross-validation)",
+    )
+    run.add_argument(
         "--storage", default=None, help="Optuna storage URL (default sqlite:///OUT/study.db)"
     )
     run.add_argument(
@@ -724,7 +741,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--study", required=True, help="study name")
     export.add_argument("--storage", required=True, help="Optuna storage URL")
-    export.add_argument("--trial", type=int, default=None, help="trial number (default best)")
+    export.add_argument(
+        "--trial", type=int, default=None, help="trial number (default: the one `run` refit)"
+    )
     export.add_argument("--out", required=True, help="folder to write")
     export.add_argument("--force", action="store_true", help="replace an existing export")
     export.add_argument("--random-state", type=int, default=0)

@@ -152,6 +152,9 @@ def save_search(search: Any, path: str | os.PathLike, *, overwrite: bool = False
         "metric": search.scorer_.name,
         "space": search.space_.name,
     }
+    finalists = getattr(search, "finalists_", None)
+    if finalists is not None and not finalists.empty:  # the pick's cross-validated score
+        origin["finalist_score"] = float(finalists[f"cv_{search.scorer_.name}"].iloc[0])
     return save(search.best_estimator_, path, origin=origin, overwrite=overwrite)
 
 

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gru_search.data import check_sequences
+from gru_search.finalists import FinalistScore, finalist_splits, recorded_finalists, run_finalists
 from gru_search.recycling import (
     ChildTask,
     copy_to_memory,
@@ -146,6 +147,7 @@ class SearchSetup:
     task: str
     sampler_seed: int
     trial_seed: int | None
+    finalist_seed: int | None = None
 
 
 def _describe_validation(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> str:
@@ -200,6 +202,15 @@ default="hyperband"
         A study of this name in ``storage`` resumes if its space, task and metric match.
     refit : bool, default=True
         Refit the best configuration on all the data, for its best epoch count.
+    finalists : int or None, default=None
+        When trials are validated on one split (``cv=None``, or a splitter with one
+        split), this many of the best trials are then cross-validated on all the data
+        (the space's ``finalist_folds`` folds, each trained for the trial's best epoch
+        count, as the refit will be) and the best mean fold score is refit: a dozen
+        validation sequences often tie several configurations. None takes the space's
+        ``finalists`` (3 in the default space); 1 refits the best trial as it is. This
+        runs after the study, so it adds to ``timeout``; Ctrl-C during it refits the best
+        trial instead.
     random_state : int, RandomState or None, default=None
         Seeds the sampler, the hold-out split and (when the estimator has none) every
         trial's training. With ``n_jobs=1`` on a CPU the same value gives the same
@@ -231,10 +242,15 @@ default="hyperband"
     best_score_ : float
         Its validation score (mean over folds).
     best_trial_ : optuna.trial.FrozenTrial
+        The trial refit: the finalists' pick, or the best hold-out trial.
+    finalists_ : pandas.DataFrame
+        The finalists' cross-validated scores, picked one first (empty without finalists).
+    finalist_time_ : float
+        Seconds the finalists' cross-validation took.
     study_ : optuna.Study
     space_ : SearchSpace
     leaderboard_ : pandas.DataFrame
-        Finished trials, best first (see :meth:`leaderboard`).
+        Finished trials, the refit one first (see :meth:`leaderboard`).
     n_trials_ : int
         Trials in the study (all states).
     n_splits_ : int
@@ -260,6 +276,7 @@ default="hyperband"
         storage: Any = None,
         study_name: str | None = None,
         refit: bool = True,
+        finalists: int | None = None,
         random_state: Any = None,
         n_jobs: int = 1,
         progress_bar: bool = False,
@@ -278,6 +295,7 @@ default="hyperband"
         self.storage = storage
         self.study_name = study_name
         self.refit = refit
+        self.finalists = finalists
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress_bar = progress_bar
@@ -394,6 +412,7 @@ default="hyperband"
     def _setup(self, X: Any, y: Any) -> SearchSetup:
         """Validate the inputs and fix the space, objective, splits and seeds."""
         space = load_space(self.space)
+        self._n_finalists(space)  # fail on a bad value before any trial
         check_sequences(X, estimator_name=type(self).__name__)  # fail before any trial
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
@@ -403,6 +422,7 @@ default="hyperband"
         sampler_seed = int(rng.randint(_MAX_SEED))
         split_seed = int(rng.randint(_MAX_SEED))
         trial_seed = int(rng.randint(_MAX_SEED)) if self.random_state is not None else None
+        finalist_seed = int(rng.randint(_MAX_SEED))
         return SearchSetup(
             space=space,
             objective=objective,
@@ -410,6 +430,7 @@ default="hyperband"
             task=getattr(self.estimator, "_task", "classification"),
             sampler_seed=sampler_seed,
             trial_seed=trial_seed,
+            finalist_seed=finalist_seed,
         )
 
     def _open_study(
@@ -574,7 +595,6 @@ default="hyperband"
         self.scorer_ = setup.objective
         self.n_trials_ = len(study.trials)
         self.n_splits_ = len(setup.splits)
-        self.leaderboard_ = leaderboard(study)
         if not hasattr(self, "interrupted_"):
             self.interrupted_ = False
         completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -585,7 +605,8 @@ default="hyperband"
                 f"trials; {sum(f is not None for f in failures)} diverged). Check the data "
                 "and the space, or give the search more time."
             )
-        self.best_trial_ = best_trial(study)
+        self.best_trial_ = self._select(study, setup, X, y, sample_weight)
+        self.leaderboard_ = leaderboard(study)
         self.best_score_ = float(self.best_trial_.value)
         self.best_params_ = space.to_estimator_params(self.best_trial_.params)
         self.best_index_ = self.best_trial_.number
@@ -609,6 +630,62 @@ default="hyperband"
                 self.classes_ = self.best_estimator_.classes_
             self.n_features_in_ = self.best_estimator_.n_features_in_
         return self
+
+    def _n_finalists(self, space: SearchSpace) -> int:
+        value = space.training.finalists if self.finalists is None else self.finalists
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"finalists must be a positive integer or None, got {value!r}")
+        return value
+
+    def _select(
+        self, study: optuna.Study, setup: SearchSetup, X: Any, y: Any, sample_weight: Any
+    ) -> optuna.trial.FrozenTrial:
+        """The trial to refit: cross-validate the finalists of a hold-out study, or the best."""
+        n_finalists = self._n_finalists(setup.space)
+        self.finalists_ = finalists_frame([], None, setup.objective.name)
+        self.finalist_time_ = 0.0
+        completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if len(setup.splits) > 1 or n_finalists < 2 or len(completed) < 2 or self.interrupted_:
+            # with cv, every trial is already judged on all the data
+            return best_trial(study)
+        splits = finalist_splits(
+            y,
+            setup.space.training.finalist_folds,
+            classifier=is_classifier(self.estimator),
+            seed=setup.finalist_seed,
+        )
+        n_finalists = min(n_finalists, len(completed))
+        self._log(
+            f"[gru-search] cross-validating the {n_finalists} best trials on all {len(X)} "
+            f"sequences ({len(splits)} folds each, their best epoch count) to pick the refit"
+        )
+        start = time.perf_counter()
+        try:
+            results, chosen = run_finalists(
+                study,
+                n_finalists,
+                space=setup.space,
+                estimator=self.estimator,
+                X=X,
+                y=y,
+                splits=splits,
+                objective=setup.objective,
+                sample_weight=sample_weight,
+                random_state=setup.trial_seed,
+                clear_session=self.n_jobs == 1,
+                log=self._log,
+            )
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            self._log("[gru-search] interrupted: refitting the best hold-out trial instead")
+            return best_trial(study)
+        self.finalist_time_ = time.perf_counter() - start
+        self.finalists_ = finalists_frame(results, chosen.number, setup.objective.name)
+        self._log(
+            f"[gru-search] picked trial {chosen.number} "
+            f"({self.finalist_time_:.0f}s of cross-validation)"
+        )
+        return chosen
 
     # -- delegation --------------------------------------------------------------------
     def _check_refit(self, method: str) -> None:
@@ -638,10 +715,32 @@ default="hyperband"
         return frame if top is None else frame.head(top)
 
 
+def finalists_frame(
+    results: Sequence[FinalistScore], picked: int | None, metric: str
+) -> pd.DataFrame:
+    """The finalists as a table: picked trial first, then by cross-validated score."""
+    rows = [
+        {
+            "trial": r.trial,
+            "picked": r.trial == picked,
+            f"cv_{metric}": r.score,
+            "cv_std": float(np.std(r.fold_scores)),
+            "cv_loss": r.loss,
+            f"holdout_{metric}": r.study_value,
+            "seconds": r.seconds,
+        }
+        for r in results
+    ]
+    columns = ["trial", "picked", f"cv_{metric}", "cv_std", "cv_loss", f"holdout_{metric}"]
+    frame = pd.DataFrame(rows, columns=[*columns, "seconds"])
+    return frame.sort_values("picked", ascending=False, kind="stable").reset_index(drop=True)
+
+
 LEADERBOARD_COLUMNS = (
     "trial",
     "state",
     "value",
+    "finalist_score",
     "validation_loss",
     "cell",
     "units",
@@ -657,7 +756,13 @@ LEADERBOARD_COLUMNS = (
 def leaderboard(
     study: optuna.Study, states: Sequence[str] = ("COMPLETE", "PRUNED")
 ) -> pd.DataFrame:
-    """A study's trials as a table, completed trials best first, then pruned ones."""
+    """A study's trials as a table, completed trials best first, then pruned ones.
+
+    When finalists were cross-validated (and no trial completed since), they come first,
+    ordered by that score (``finalist_score``), so the first row is the trial refit.
+    """
+    record = recorded_finalists(study) or {}
+    finalist_scores = record.get("trials", {})
     rows = []
     for trial in study.trials:
         if trial.state.name not in states:
@@ -667,6 +772,7 @@ def leaderboard(
             "trial": trial.number,
             "state": trial.state.name,
             "value": trial.value,
+            "finalist_score": finalist_scores.get(str(trial.number), {}).get("score"),
             "validation_loss": trial.user_attrs.get("validation_loss"),
             "cell": params.get("cell", trial.user_attrs.get("cell")),
             "units": tuple(params.get("units", ())),
@@ -684,12 +790,16 @@ def leaderboard(
         return frame
     ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
     frame["_complete"] = frame["state"] == "COMPLETE"
+    # the refit trial first, then the other finalists, then the rest
+    frame["_group"] = np.where(
+        frame["trial"] == record.get("picked"), 0, np.where(frame["finalist_score"].notna(), 1, 2)
+    )
     frame = frame.sort_values(
-        ["_complete", "value", "validation_loss", "trial"],
-        ascending=[False, ascending, True, True],
+        ["_complete", "_group", "finalist_score", "value", "validation_loss", "trial"],
+        ascending=[False, True, ascending, ascending, True, True],
         na_position="last",
     )
-    return frame.drop(columns="_complete").reset_index(drop=True)
+    return frame.drop(columns=["_complete", "_group"]).reset_index(drop=True)
 
 
 __all__ = ["GRUSearchCV", "StudyMismatchError", "TrainingDivergedError", "leaderboard"]

@@ -19,6 +19,8 @@ A space file (``search_spaces/*.yaml``) looks like::
       metric: accuracy       # a scikit-learn scorer name, or "loss"
       direction: maximize    # must agree with the metric
       pruning_warmup: 20     # epochs before a trial may be pruned
+      finalists: 3           # best hold-out trials cross-validated before the refit
+      finalist_folds: 5      # folds of that cross-validation
     start_from:              # trials evaluated first (Optuna's enqueue_trial)
       - {n_layers: 1, units_0: 32, cell: gru, dropout: 0.0, learning_rate: 3.0e-3}
 
@@ -133,12 +135,20 @@ class TrainingSettings:
     pruning_warmup : int
         Epochs before a trial may be pruned: GRU curves often plateau for tens of epochs
         before they drop (DESIGN.md §6a), so an early cut kills the winners.
+    finalists : int
+        With a hold-out, the best trials that are cross-validated on all the data before
+        the refit (the best mean fold score is refit); 1 refits the best trial as it is.
+        A dozen validation sequences cannot separate near-equal configurations.
+    finalist_folds : int
+        Folds of that cross-validation.
     """
 
     epochs: int = 100
     metric: str | None = None
     direction: str = "maximize"
     pruning_warmup: int = 30
+    finalists: int = 3
+    finalist_folds: int = 5
 
 
 @dataclass(frozen=True)
@@ -222,6 +232,8 @@ class SearchSpace:
                 "metric": self.training.metric,
                 "direction": self.training.direction,
                 "pruning_warmup": self.training.pruning_warmup,
+                "finalists": self.training.finalists,
+                "finalist_folds": self.training.finalist_folds,
             },
             "start_from": [
                 {key: _plain(value) for key, value in point} for point in self.start_from
@@ -440,12 +452,24 @@ class _Parser:
 
     def training(self, spec: Any) -> TrainingSettings:
         spec = self.mapping(spec, "training")
-        self.only(spec, "training", ("epochs", "metric", "direction", "pruning_warmup"))
+        self.only(
+            spec,
+            "training",
+            ("epochs", "metric", "direction", "pruning_warmup", "finalists", "finalist_folds"),
+        )
         epochs = spec.get("epochs", TrainingSettings.epochs)
         warmup = spec.get("pruning_warmup", min(TrainingSettings.pruning_warmup, epochs))
-        for key, value in (("epochs", epochs), ("pruning_warmup", warmup)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise self.fail(f"training.{key}", f"expected a positive integer, got {value!r}")
+        finalists = spec.get("finalists", TrainingSettings.finalists)
+        folds = spec.get("finalist_folds", TrainingSettings.finalist_folds)
+        for key, value, least in (
+            ("epochs", epochs, 1),
+            ("pruning_warmup", warmup, 1),
+            ("finalists", finalists, 1),
+            ("finalist_folds", folds, 2),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                expected = "a positive integer" if least == 1 else f"an integer >= {least}"
+                raise self.fail(f"training.{key}", f"expected {expected}, got {value!r}")
         if warmup > epochs:
             raise self.fail(
                 "training.pruning_warmup", f"({warmup}) exceeds training.epochs ({epochs})"
@@ -473,7 +497,7 @@ class _Parser:
                 f"{'a loss' if natural == 'minimize' else 'a score (greater is better)'}; "
                 f"expected {natural}",
             )
-        return TrainingSettings(epochs, metric, direction, warmup)
+        return TrainingSettings(epochs, metric, direction, warmup, finalists, folds)
 
     def start_from(self, spec: Any, space: SearchSpace) -> tuple[tuple[tuple[str, Any], ...], ...]:
         if not isinstance(spec, list):

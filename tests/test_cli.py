@@ -11,6 +11,7 @@ import yaml
 
 from gru_search import load
 from gru_search.cli import main
+from gru_search.export import read_metadata
 
 TINY_SPACE = {
     "name": "tiny",
@@ -51,6 +52,8 @@ def test_run_export_and_predict_end_to_end(tmp_path, tiny_space, npz_data, capsy
         "--space",
         str(tiny_space),
         "--trials",
+        "3",
+        "--finalists",
         "2",
         "--out",
         str(out),
@@ -59,6 +62,7 @@ def test_run_export_and_predict_end_to_end(tmp_path, tiny_space, npz_data, capsy
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "test accuracy of the exported model:" in printed
+    assert "2-finalist cross-validation:" in printed
     for name in (
         "model",
         "leaderboard.csv",
@@ -69,8 +73,12 @@ def test_run_export_and_predict_end_to_end(tmp_path, tiny_space, npz_data, capsy
     ):
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["study"] == "toy-tiny" and summary["trials"] == 2
+    assert summary["study"] == "toy-tiny" and summary["trials"] == 3
     assert summary["validation_splits"] == 1  # the default hold-out
+    finalists = summary["finalists"]
+    assert len(finalists) == 2 and finalists[0]["picked"]
+    assert finalists[0]["trial"] == summary["best_trial"]
+    assert read_metadata(out / "model")["origin"]["trial"] == summary["best_trial"]
     board = pd.read_csv(out / "leaderboard.csv")
     assert len(board) >= 1 and {"value", "cell", "n_params"} <= set(board.columns)
     assert load(out / "model").predict(np.zeros((3, 10, 1))).shape == (3,)
@@ -94,6 +102,8 @@ def test_run_export_and_predict_end_to_end(tmp_path, tiny_space, npz_data, capsy
         == 0
     )
     assert (again / "model.keras").is_file()
+    # export refits the trial that run picked, not merely the best hold-out score
+    assert read_metadata(again)["origin"]["trial"] == summary["best_trial"]
 
     predictions = tmp_path / "predictions.csv"
     assert (

@@ -21,7 +21,7 @@ SPACE = {
     },
     "params": {"cell": {"type": "categorical", "choices": ["gru", "mgu", "gru3"]}},
     "fixed": {"batch_size": 16, "learning_rate": 0.02, "jit_compile": False},
-    "training": {"epochs": 8, "pruning_warmup": 3},
+    "training": {"epochs": 8, "pruning_warmup": 3, "finalists": 1},
 }
 
 

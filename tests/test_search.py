@@ -28,7 +28,8 @@ TINY = {
         "learning_rate": {"type": "float", "low": 3e-3, "high": 3e-2, "log": True},
     },
     "fixed": {"batch_size": 32},
-    "training": {"epochs": 6, "pruning_warmup": 2},
+    # one finalist: these tests are about the study (tests/test_finalists.py covers more)
+    "training": {"epochs": 6, "pruning_warmup": 2, "finalists": 1},
     "start_from": [{"n_layers": 1, "units_0": 8, "cell": "gru", "learning_rate": 0.02}],
 }
 

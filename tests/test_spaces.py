@@ -38,6 +38,20 @@ def test_shipped_spaces_load_and_cover_every_variant():
             params = space.to_estimator_params(point)
             assert len(params["units"]) == point["n_layers"]
     assert set(load_space("gate_variants").cells) == set(VARIANTS)
+    # the default space cross-validates 3 finalists; quick, for demos and tests, none
+    assert (load_space("default").training.finalists, load_space("quick").training.finalists) == (
+        3,
+        1,
+    )
+
+
+def test_finalist_settings_default_and_round_trip():
+    training = SearchSpace.from_dict(MINIMAL).training
+    assert (training.finalists, training.finalist_folds) == (3, 5)
+    data = {**MINIMAL, "training": {"epochs": 12, "finalists": 2, "finalist_folds": 4}}
+    space = SearchSpace.from_dict(data)
+    assert SearchSpace.from_dict(space.to_dict()) == space
+    assert (space.training.finalists, space.training.finalist_folds) == (2, 4)
 
 
 def test_sampling_is_define_by_run_with_per_layer_units_and_conditions():
@@ -129,6 +143,8 @@ BAD_SPACES = [
     ("empty choices", _with("params.cell.choices", []), r"expected a non-empty list"),
     ("warm-up beyond budget", _with("training.pruning_warmup", 50), r"exceeds training\.epochs"),
     ("unknown metric", _with("training", {"metric": "accurracy"}), r"unknown metric"),
+    ("no finalists", _with("training.finalists", 0), r"training\.finalists: expected a positive"),
+    ("one fold", _with("training.finalist_folds", 1), r"finalist_folds: expected an integer >= 2"),
     (
         "wrong direction",
         _with("training", {"metric": "accuracy", "direction": "minimize"}),

@@ -36,7 +36,7 @@ SPACE = {
         "learning_rate": {"type": "float", "low": 0.005, "high": 0.05, "log": True},
     },
     "fixed": {"batch_size": 16, "jit_compile": False},
-    "training": {"epochs": 3, "pruning_warmup": 2},
+    "training": {"epochs": 3, "pruning_warmup": 2, "finalists": 1},
 }
 CLI = [sys.executable, "-m", "gru_search.cli"]
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
