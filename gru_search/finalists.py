@@ -162,20 +162,14 @@ def pick(results: Sequence[FinalistScore], sign: float) -> FinalistScore:
 def run_finalists(
     study: optuna.Study,
     n_finalists: int,
+    score_trial: Callable[[optuna.trial.FrozenTrial], FinalistScore],
     *,
-    space: SearchSpace,
-    estimator: Any,
-    X: Any,
-    y: Any,
-    splits: Sequence[tuple[np.ndarray, np.ndarray]],
     objective: Objective,
-    sample_weight: Any = None,
-    random_state: int | None = None,
-    clear_session: bool = True,
     log: Callable[[str], None] = print,
 ) -> tuple[list[FinalistScore], optuna.trial.FrozenTrial]:
-    """Cross-validate the ``n_finalists`` best trials of ``study`` and pick one.
+    """Score the ``n_finalists`` best trials of ``study`` and pick one.
 
+    ``score_trial`` is :func:`cross_validate_trial` with everything but the trial bound.
     Returns the finalists' results (in the study's order; a finalist whose training
     diverged or failed is left out, with a log line) and the picked trial (the study's
     best when no finalist could be scored). The outcome is stored as the study's
@@ -186,18 +180,7 @@ def run_finalists(
     results = []
     for trial in finalists:
         try:
-            result = cross_validate_trial(
-                trial,
-                space=space,
-                estimator=estimator,
-                X=X,
-                y=y,
-                splits=splits,
-                objective=objective,
-                sample_weight=sample_weight,
-                random_state=random_state,
-                clear_session=clear_session,
-            )
+            result = score_trial(trial)
         except Exception as error:  # one broken finalist must not end the search
             log(f"[gru-search]   trial {trial.number}: left out ({type(error).__name__}: {error})")
             continue
@@ -205,13 +188,14 @@ def run_finalists(
         spread = float(np.std(result.fold_scores))
         log(
             f"[gru-search]   trial {trial.number}: {objective.name} {result.score:.4f} "
-            f"± {spread:.4f} over {len(splits)} folds (hold-out {result.study_value:.4f}), "
+            f"± {spread:.4f} over {len(result.fold_scores)} folds "
+            f"(hold-out {result.study_value:.4f}), "
             f"{result.seconds:.0f}s"
         )
     if not results:
         return [], ranked[0]
     chosen = pick(results, objective.sign)
-    record(study, results, chosen, folds=len(splits))
+    record(study, results, chosen, folds=len(chosen.fold_scores))
     return results, next(t for t in finalists if t.number == chosen.trial)
 
 

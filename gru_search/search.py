@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import sys
@@ -22,7 +23,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gru_search.data import check_sequences
-from gru_search.finalists import FinalistScore, finalist_splits, recorded_finalists, run_finalists
+from gru_search.finalists import (
+    FinalistScore,
+    cross_validate_trial,
+    finalist_splits,
+    recorded_finalists,
+    run_finalists,
+)
 from gru_search.recycling import (
     ChildTask,
     copy_to_memory,
@@ -661,9 +668,8 @@ default="hyperband"
         )
         start = time.perf_counter()
         try:
-            results, chosen = run_finalists(
-                study,
-                n_finalists,
+            score_trial = functools.partial(
+                cross_validate_trial,
                 space=setup.space,
                 estimator=self.estimator,
                 X=X,
@@ -673,7 +679,9 @@ default="hyperband"
                 sample_weight=sample_weight,
                 random_state=setup.trial_seed,
                 clear_session=self.n_jobs == 1,
-                log=self._log,
+            )
+            results, chosen = run_finalists(
+                study, n_finalists, score_trial, objective=setup.objective, log=self._log
             )
         except KeyboardInterrupt:
             self.interrupted_ = True
