@@ -204,7 +204,8 @@ def run_gru_search(split: Split, budget: float, seed: int) -> Outcome:
         tool="gru-search",
         trials_finished=complete + pruned,
         trials_pruned=pruned,
-        best_validation=float(search.best_score_),
+        # the study's best, as for the peers (the refit trial may be a finalist below it)
+        best_validation=float(search.study_.best_value),
         test_accuracy=accuracy,
         search_seconds=round(last_trial_end(search.study_, timeline.start), 1),
         total_seconds=round(total, 1),

@@ -45,7 +45,7 @@ def main() -> None:
         seconds = time.perf_counter() - start
         board = search.leaderboard()
         rows.append(
-            f"| {name} | {search.score(X_test, y_test):.3f} | {search.best_score_:.3f} | "
+            f"| {name} | {search.score(X_test, y_test):.3f} | {search.study_.best_value:.3f} | "
             f"{len(board)} ({(board['state'] == 'PRUNED').sum()} pruned) | "
             f"{search.best_params_} | {seconds:.0f} |"
         )
