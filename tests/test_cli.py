@@ -21,7 +21,7 @@ TINY_SPACE = {
     },
     "params": {"cell": {"type": "categorical", "choices": ["gru", "mgu"]}},
     "fixed": {"batch_size": 32, "learning_rate": 0.02, "jit_compile": False},
-    "training": {"epochs": 5, "pruning_warmup": 2},
+    "training": {"epochs": 5, "pruning_warmup": 2, "finalist_folds": 2},
 }
 
 

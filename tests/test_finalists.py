@@ -26,7 +26,7 @@ from .test_search import BASE, TINY, make_sequences
 
 FINALIST_SPACE = {
     **TINY,
-    "training": {"epochs": 6, "pruning_warmup": 2, "finalists": 2, "finalist_folds": 3},
+    "training": {"epochs": 6, "pruning_warmup": 2, "finalists": 2, "finalist_folds": 2},
 }
 
 
@@ -100,12 +100,12 @@ def finalist_search():
 def test_the_best_cross_validated_finalist_is_refit(finalist_search):
     search, _ = finalist_search
     finalists = search.finalists_
-    # the two best hold-out trials, each scored on 3 folds of all 48 sequences
+    # the two best hold-out trials, each scored on 2 folds of all 48 sequences
     top_two = [t.number for t in ranked_trials(search.study_)[:2]]
     assert sorted(finalists["trial"]) == sorted(top_two)
     stored = search.study_.user_attrs[FINALISTS_KEY]
-    assert stored["folds"] == 3 and stored["picked"] == search.best_trial_.number
-    assert all(len(entry["fold_scores"]) == 3 for entry in stored["trials"].values())
+    assert stored["folds"] == 2 and stored["picked"] == search.best_trial_.number
+    assert all(len(entry["fold_scores"]) == 2 for entry in stored["trials"].values())
     results = [
         FinalistScore(int(n), 0.0, e["score"], e["loss"], tuple(e["fold_scores"]), 0.0)
         for n, e in sorted(stored["trials"].items(), key=lambda item: top_two.index(int(item[0])))
@@ -124,7 +124,7 @@ def test_the_best_cross_validated_finalist_is_refit(finalist_search):
 
 def test_the_finalists_progress_is_logged(finalist_search):
     search, log = finalist_search
-    assert "cross-validating the 2 best trials on all 48 sequences (3 folds each" in log
+    assert "cross-validating the 2 best trials on all 48 sequences (2 folds each" in log
     finalists = search.finalists_
     for trial, cv_score in zip(finalists["trial"], finalists["cv_accuracy"], strict=True):
         assert f"trial {trial}: accuracy {cv_score:.4f} ± " in log
