@@ -726,7 +726,10 @@ default="hyperband"
 def finalists_frame(
     results: Sequence[FinalistScore], picked: int | None, metric: str
 ) -> pd.DataFrame:
-    """The finalists as a table: picked trial first, then by cross-validated score."""
+    """The finalists as a table: the picked trial first, then the others in study order.
+
+    With ``metric="loss"`` the cross-validated score is the loss: one ``cv_loss`` column.
+    """
     rows = [
         {
             "trial": r.trial,
@@ -740,7 +743,7 @@ def finalists_frame(
         for r in results
     ]
     columns = ["trial", "picked", f"cv_{metric}", "cv_std", "cv_loss", f"holdout_{metric}"]
-    frame = pd.DataFrame(rows, columns=[*columns, "seconds"])
+    frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*columns, "seconds"])))
     return frame.sort_values("picked", ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import optuna
 import pytest
 
-from gru_search import GRUClassifier, GRUSearchCV, SearchSpace
+from gru_search import GRUClassifier, GRURegressor, GRUSearchCV, SearchSpace
 from gru_search.finalists import (
     FINALISTS_KEY,
     FinalistScore,
@@ -139,6 +139,23 @@ def test_no_finalists_with_cross_validated_trials_or_one_finalist():
     with_cv.fit(X, y)
     assert with_cv.finalists_.empty and FINALISTS_KEY not in with_cv.study_.user_attrs
     assert with_cv.best_trial_.number == ranked_trials(with_cv.study_)[0].number
+
+
+def test_a_loss_metric_regressor_gets_finalists_with_one_loss_column():
+    X, _ = make_sequences(n=30)
+    target = X[:, -3:].mean(axis=1)
+    search = GRUSearchCV(
+        GRURegressor(jit_compile=False, random_state=0),
+        space=SearchSpace.from_dict(FINALIST_SPACE),
+        n_trials=2,
+        scoring="loss",
+        random_state=0,
+        verbose=0,
+    ).fit(X, target)
+    finalists = search.finalists_
+    assert list(finalists.columns).count("cv_loss") == 1 and len(finalists) == 2
+    # a loss is minimised: the pick has the lowest cross-validated loss
+    assert finalists["trial"].iloc[0] == finalists.loc[finalists["cv_loss"].idxmin(), "trial"]
 
 
 def test_a_bad_finalists_value_fails_before_any_trial():
