@@ -149,6 +149,7 @@ def test_a_loss_metric_regressor_gets_finalists_with_one_loss_column():
         space=SearchSpace.from_dict(FINALIST_SPACE),
         n_trials=2,
         scoring="loss",
+        pruner="none",  # both trials must complete to have two finalists
         random_state=0,
         verbose=0,
     ).fit(X, target)
