@@ -6,9 +6,11 @@ back with ``safe_mode=True``. As with any pickle, only unpickle estimators you t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import Any
 
@@ -36,6 +38,7 @@ from gru_search.data import (
     fold_patches,
     resolve_patch_size,
 )
+from gru_search.feeding import fit_arguments
 from gru_search.model import OPTIMIZERS, GRUConfig, Task, build_model
 
 _MAX_SEED = 2**31 - 1
@@ -303,15 +306,17 @@ class _BaseGRU(BaseEstimator):
                 )
             )
         history = self.model_.fit(
-            self._model_inputs(batch.take(fit_rows)),
-            targets[fit_rows],
-            sample_weight=weights[fit_rows],
-            batch_size=min(self.batch_size, len(fit_rows)),
+            **fit_arguments(
+                self._model_inputs(batch.take(fit_rows)),
+                targets[fit_rows],
+                weights[fit_rows],
+                batch_size=min(self.batch_size, len(fit_rows)),
+                seed=seed,
+            ),
             epochs=self.epochs,
             validation_data=validation_data,
             callbacks=callbacks,
             verbose=self.verbose,
-            shuffle=True,
         )
         self.history_ = {key: [float(v) for v in values] for key, values in history.history.items()}
         self.epoch_seconds_ = timer.seconds
@@ -320,7 +325,30 @@ class _BaseGRU(BaseEstimator):
         self.best_epoch_ = int(np.nanargmin(losses)) + 1 if np.isfinite(losses).any() else 0
         return self
 
+    @contextlib.contextmanager
+    def _reusing_predictions(self) -> Iterator[None]:
+        """Within the block, predicting the same ``X`` object again reuses the outputs.
+
+        Scoring a trial's epoch asks for the metric and the validation loss: two scikit-learn
+        scorers, each predicting the same rows with the same weights. The memo lives only
+        for the block, so training between two blocks cannot serve stale outputs.
+        """
+        self._prediction_memo: tuple[Any, np.ndarray] | None = None
+        try:
+            yield
+        finally:
+            del self._prediction_memo
+
     def _raw_predict(self, X: Any) -> np.ndarray:
+        memo = getattr(self, "_prediction_memo", False)
+        if memo and memo[0] is X:
+            return memo[1]
+        outputs = self._predict_outputs(X)
+        if memo is not False:
+            self._prediction_memo = (X, outputs)
+        return outputs
+
+    def _predict_outputs(self, X: Any) -> np.ndarray:
         batch = self._validate_X(X, reset=False)
         inputs = self._model_inputs(batch)
         # Every call sees batches of exactly _PREDICT_BATCH rows (the last one padded):

@@ -115,8 +115,9 @@ def cross_validate_trial(
                 index_rows(X, train_rows), _safe_indexing(y, train_rows), sample_weight=weights
             )
             X_val, y_val = index_rows(X, val_rows), _safe_indexing(y, val_rows)
-            scores.append(objective(candidate, X_val, y_val))
-            losses.append(objective.validation_loss(candidate, X_val, y_val))
+            score, loss = objective.score_and_loss(candidate, X_val, y_val)
+            scores.append(score)
+            losses.append(loss)
         finally:
             if clear_session:
                 del candidate

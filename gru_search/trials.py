@@ -78,6 +78,11 @@ class Objective:
         """Log loss (classifiers) or mean squared error (regressors): the tie-breaker."""
         return -float(self.loss(estimator, X, y))
 
+    def score_and_loss(self, estimator: Any, X: Any, y: Any) -> tuple[float, float]:
+        """The objective and the validation loss from one prediction of ``X``."""
+        with estimator._reusing_predictions():
+            return self(estimator, X, y), self.validation_loss(estimator, X, y)
+
 
 class EpochReporter(keras.callbacks.Callback):
     """Score the validation data after every epoch; report it to Optuna and prune.
@@ -112,9 +117,9 @@ class EpochReporter(keras.callbacks.Callback):
             self.diverged = f"training loss became {float(loss)} at epoch {epoch + 1}"
             self.model.stop_training = True
             return
-        value = self.objective(self.estimator, self.X_val, self.y_val)
+        value, loss = self.objective.score_and_loss(self.estimator, self.X_val, self.y_val)
         self.values.append(value)
-        self.losses.append(self.objective.validation_loss(self.estimator, self.X_val, self.y_val))
+        self.losses.append(loss)
         if self.trial is None:
             return
         self.trial.report(value, step=epoch + 1)
