@@ -258,7 +258,7 @@ def _run(args: argparse.Namespace) -> int:
     if not search.finalists_.empty:
         picked = search.finalists_.iloc[0]
         cross_validated = (
-            f" ({search.finalists_['picked'].size}-finalist cross-validation: "
+            f" ({len(search.finalists_)}-finalist cross-validation: "
             f"{picked[f'cv_{search.scorer_.name}']:.4f})"
         )
     print(
@@ -399,6 +399,7 @@ def _export(args: argparse.Namespace) -> int:
     from gru_search.search import STUDY_SPEC_KEY
     from gru_search.spaces import SearchSpace
     from gru_search.storage import make_storage
+    from gru_search.trials import refit_params
 
     try:
         study = optuna.load_study(study_name=args.study, storage=make_storage(args.storage))
@@ -418,8 +419,7 @@ def _export(args: argparse.Namespace) -> int:
             raise CommandError(f"study {args.study!r} has no completed trial {args.trial}")
         trial = matches[0]
     space = SearchSpace.from_dict(spec["space"], source=f"study {args.study}")
-    params = space.to_estimator_params(trial.params)
-    params["epochs"] = int(trial.user_attrs.get("best_epoch", params["epochs"]))
+    params = refit_params(space, trial)
     data = _dataset(args)
     estimator = _estimator(spec["task"], args.random_state).set_params(**params)
     print(f"refitting trial {trial.number} ({params}) on {data.describe()}", flush=True)

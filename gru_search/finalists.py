@@ -26,7 +26,13 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils import _safe_indexing
 
 from gru_search.spaces import SearchSpace
-from gru_search.trials import Objective, index_rows, ranked_trials, release_keras_memory
+from gru_search.trials import (
+    Objective,
+    index_rows,
+    ranked_trials,
+    refit_params,
+    release_keras_memory,
+)
 
 #: Study user attribute holding the finalists' scores and the trial they picked.
 FINALISTS_KEY = "gru_search_finalists"
@@ -98,8 +104,7 @@ def cross_validate_trial(
     FloatingPointError
         When a fold's training diverges (its score or loss is not finite).
     """
-    params = space.to_estimator_params(trial.params)
-    params["epochs"] = max(1, int(trial.user_attrs.get("best_epoch", params["epochs"])))
+    params = refit_params(space, trial)
     own_seed = estimator.get_params().get("random_state")
     scores, losses = [], []
     start = time.perf_counter()

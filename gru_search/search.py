@@ -38,7 +38,13 @@ from gru_search.recycling import (
 )
 from gru_search.spaces import SearchSpace, load_space
 from gru_search.storage import make_storage, release_connections
-from gru_search.trials import Objective, TrainingDivergedError, best_trial, run_trial
+from gru_search.trials import (
+    Objective,
+    TrainingDivergedError,
+    best_trial,
+    refit_params,
+    run_trial,
+)
 
 _MAX_SEED = 2**31 - 1
 SAMPLERS = ("tpe", "random")
@@ -618,8 +624,7 @@ default="hyperband"
         self.best_params_ = space.to_estimator_params(self.best_trial_.params)
         self.best_index_ = self.best_trial_.number
         if self.refit:
-            epochs = int(self.best_trial_.user_attrs.get("best_epoch", space.training.epochs))
-            params = {**self.best_params_, "epochs": max(1, epochs)}
+            params = refit_params(space, self.best_trial_)
             if (
                 self.estimator.get_params().get("random_state") is None
                 and setup.trial_seed is not None

@@ -219,6 +219,18 @@ def run_trial(
     return float(np.mean(fold_values))
 
 
+def refit_params(space: SearchSpace, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """Estimator parameters that retrain ``trial``: its configuration, for the epoch count
+    at which it scored best (at least one).
+
+    The refit after a search, ``gru-search export`` and the finalists' folds all train
+    this way, so that they train what the trial's score measured.
+    """
+    params = space.to_estimator_params(trial.params)
+    params["epochs"] = max(1, int(trial.user_attrs.get("best_epoch", params["epochs"])))
+    return params
+
+
 def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """The study's completed trials, best first; ties on the value go to the lower
     validation loss, then to the earlier trial.

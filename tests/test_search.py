@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from gru_search import GRUClassifier, GRURegressor, GRUSearchCV, SearchSpace
 from gru_search.search import StudyMismatchError
+from gru_search.trials import refit_params
 
 BASE = GRUClassifier(jit_compile=False, random_state=0)
 
@@ -258,3 +259,24 @@ def test_a_script_without_a_main_guard_gets_an_error_that_says_so(tmp_path):
     assert result.returncode != 0
     assert "before finishing any trial" in result.stderr
     assert "must do so under `if __name__" in result.stderr  # ours, not multiprocessing's
+
+
+def test_refit_params_train_for_the_trials_best_epoch_count():
+    space = SearchSpace.from_dict(TINY)
+    params = {"n_layers": 1, "units_0": 8, "cell": "mgu", "learning_rate": 0.01}
+    distributions = {
+        "n_layers": optuna.distributions.IntDistribution(1, 1),
+        "units_0": optuna.distributions.CategoricalDistribution([4, 8]),
+        "cell": optuna.distributions.CategoricalDistribution(["gru", "mgu"]),
+        "learning_rate": optuna.distributions.FloatDistribution(3e-3, 3e-2, log=True),
+    }
+
+    def trial(**user_attrs):
+        return optuna.trial.create_trial(
+            value=1.0, params=params, distributions=distributions, user_attrs=user_attrs
+        )
+
+    refit = refit_params(space, trial(best_epoch=4))
+    assert refit["epochs"] == 4 and refit["units"] == (8,) and refit["cell"] == "mgu"
+    assert refit_params(space, trial(best_epoch=0))["epochs"] == 1  # never zero epochs
+    assert refit_params(space, trial())["epochs"] == 6  # no record: the space's budget
