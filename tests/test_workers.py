@@ -7,7 +7,6 @@ feature, and a green run without it would hide that it was never tested.
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import subprocess
@@ -61,11 +60,14 @@ def storage(postgres_url):
     release_connections(storage)
 
 
-def open_connections(storage) -> int:
-    """Client connections to the test database, not counting the one asking."""
+def open_connections(storage, application_name: str) -> int:
+    """Connections to the test database that gave this ``application_name``."""
+    query = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = :name"
+    )
     with storage.engine.connect() as connection:
-        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        return connection.execute(sqlalchemy.text(query)).scalar_one() - 1
+        return connection.execute(sqlalchemy.text(query), {"name": application_name}).scalar_one()
 
 
 @pytest.fixture
@@ -289,21 +291,27 @@ def test_a_finished_search_holds_no_database_connections(project, postgres_url, 
     # SQLAlchemy pools connections until its engine is collected, and the fitted search keeps
     # its study (and so the engine): without releasing them a notebook that runs a few
     # searches, or a test run, exhausts the server's max_connections
+    # counted by application_name: tests in the other pytest-xdist worker use the same
+    # database and open and close connections meanwhile
+    tag = f"gru-search-test-{uuid.uuid4().hex[:12]}"
+    url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}application_name={tag}"
+    probe = make_storage(url, heartbeat_interval=None)
+    with probe.engine.connect():
+        assert open_connections(storage, tag) >= 1  # the name reaches the server
+    release_connections(probe)
     data = np.load(project / "toy.npz")
-    gc.collect()  # storages other tests dropped close their connections now, not mid-test
-    before = open_connections(storage)
     search = GRUSearchCV(
         GRUClassifier(epochs=2, batch_size=16, jit_compile=False),
         space=project / "space.yaml",
         n_trials=2,
-        storage=postgres_url,
+        storage=url,
         study_name=study_name(),
         trials_per_process=None,
         random_state=0,
     )
     search.fit(data["X_train"], data["y_train"])
     deadline = time.monotonic() + 30  # the server ends a closed session's backend shortly after
-    while open_connections(storage) > before and time.monotonic() < deadline:
+    while open_connections(storage, tag) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert open_connections(storage) <= before  # earlier tests' may still be closing
+    assert open_connections(storage, tag) == 0
     assert len(search.study_.trials) == 2  # and the study stays readable: it reconnects
