@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
-class CommandError(Exception):
-    """A user error: printed as one line, exit status 2."""
+from gru_search.exceptions import CommandError, GRUSearchError
+from gru_search.lifeline import PARENT_PID_VARIABLE, terminate_as_interrupt
 
 
 def load_aeon(name: str) -> tuple:
@@ -48,6 +47,64 @@ def _estimator(task: str, random_state: int | None = None):
 
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
+
+
+#: The file by which `gru-search run` recognises a folder it created itself.
+RUN_MARKER = ".gru-search-run"
+
+
+def _prepare_run_folder(out: Path, study_name: str) -> None:
+    """Create ``out`` for a run of ``study_name``, or accept it for resuming that study.
+
+    A folder that exists and holds anything but a previous run of the same study is
+    refused: a run writes leaderboard.csv, summary.json, plots, a model and a SQLite file
+    there, and would overwrite what a user keeps in it.
+    """
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file; give a folder for the run's results")
+    marker = out / RUN_MARKER
+    if out.is_dir() and any(out.iterdir()):
+        if not marker.is_file():
+            raise CommandError(
+                f"--out {out} exists and was not created by gru-search run; refusing to "
+                "write into it (give a new or empty folder)"
+            )
+        try:
+            recorded = json.loads(marker.read_text(encoding="utf-8")).get("study")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if recorded != study_name:
+            raise CommandError(
+                f"--out {out} holds the run of study {recorded!r}; give another --out, or "
+                f"--study-name {recorded} to resume that study"
+            )
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"study": study_name}), encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"cannot create --out {out}: {error.strerror}") from None
+
+
+def _keep_previous_export(folder: Path, trial: int) -> None:
+    """Move an export of another trial aside (``model-trial-N``), so a resumed run keeps it."""
+    from gru_search.export import read_metadata
+
+    if not folder.exists():
+        return
+    try:
+        previous = read_metadata(folder).get("origin", {}).get("trial")
+    except GRUSearchError:
+        return  # not an export: save() refuses to touch it and says so
+    if previous is None or previous == trial:
+        return
+    kept = folder.with_name(f"{folder.name}-trial-{previous}")
+    suffix = 1
+    while kept.exists():
+        suffix += 1
+        kept = folder.with_name(f"{folder.name}-trial-{previous}-{suffix}")
+    folder.rename(kept)
+    print(f"kept the previous export (trial {previous}) as {kept}/", flush=True)
 
 
 def _print_leaderboard(board: Any, top: int = 10) -> None:
@@ -119,6 +176,7 @@ def _spawn_workers(
             OMP_NUM_THREADS=str(threads),
             TF_NUM_INTEROP_THREADS="1",
         )
+        env[PARENT_PID_VARIABLE] = str(os.getpid())
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = gpus[index]  # one card per worker, never shared
         command = [
@@ -153,20 +211,31 @@ def _spawn_workers(
     except KeyboardInterrupt:
         for process in processes:  # each fails its running trial cleanly and exits 0
             process.send_signal(signal.SIGINT)
-        codes = [process.wait() for process in processes]
+        codes = [_wait_or_kill(process) for process in processes]
     return codes
+
+
+def _wait_or_kill(process: subprocess.Popen) -> int:
+    """Wait for a worker told to stop; one that does not within the grace period is killed."""
+    from gru_search.lifeline import EXIT_GRACE_SECONDS
+
+    try:
+        return process.wait(EXIT_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 def _run(args: argparse.Namespace) -> int:
     from gru_search import GRUSearchCV, load, load_space
     from gru_search.export import save_search
     from gru_search.report import write_report
-    from gru_search.storage import release_connections, sqlite_path
+    from gru_search.storage import is_sqlite, release_connections
 
     space = load_space(args.space)  # fail on a bad space before loading data
     gpus = _gpu_ids(args.gpus)
     workers = len(gpus) if gpus else args.workers
-    uses_sqlite = args.storage is None or sqlite_path(args.storage) is not None
+    uses_sqlite = args.storage is None or is_sqlite(args.storage)
     if workers > 1 and uses_sqlite:
         raise CommandError(
             f"{workers} workers need a storage that several processes can write at once: "
@@ -178,7 +247,7 @@ def _run(args: argparse.Namespace) -> int:
     print(data.describe(), flush=True)
     study_name = args.study_name or f"{data.name}-{space.name}"
     out = Path(args.out or Path("runs") / study_name)
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare_run_folder(out, study_name)
     storage = args.storage or _sqlite_url(out / "study.db")
     trials, timeout = args.trials, args.timeout
     if trials is None and timeout is None:
@@ -237,6 +306,7 @@ def _run(args: argparse.Namespace) -> int:
         search._conclude(study, setup, data.X_train, data.y_train)
     print(f"\nsearch finished in {time.perf_counter() - start:.0f} s; leaderboard:")
     _print_leaderboard(search.leaderboard())
+    _keep_previous_export(out / "model", search.best_trial_.number)
     model_dir = save_search(search, out / "model", overwrite=True)
     files = write_report(search.study_, out, search.scorer_.name)
     release_connections(study)  # the rest reads files, not the storage
@@ -285,7 +355,10 @@ def _redact(url: str) -> str:
 
 # -- worker --------------------------------------------------------------------------------
 def _worker(args: argparse.Namespace) -> int:
+    from gru_search.lifeline import exit_with_parent_from_environment
     from gru_search.storage import make_storage, release_connections
+
+    exit_with_parent_from_environment()  # a local worker of `run` never outlives it
 
     storage = make_storage(
         args.storage,
@@ -444,27 +517,60 @@ def _predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from gru_search import GRUClassifier, load
+    from gru_search.datasets import load_data
 
+    output = Path(args.output)
+    _check_output(output, args, force=args.force)
     model = load(args.model)
-    data = _dataset(args)
+    data = load_data(
+        args.data,
+        series=args.series,
+        time=args.time,
+        target=args.target,
+        split=args.split,
+        require_target=False,
+    )
     use_test = data.X_test is not None
     X = data.X_test if use_test else data.X_train
     y = data.y_test if use_test else data.y_train
+    ids = data.ids_test if use_test else data.ids_train
     predictions = model.predict(X)
     frame = pd.DataFrame(
         {"prediction": predictions}
         if predictions.ndim == 1
         else {f"prediction_{i}": column for i, column in enumerate(predictions.T)}
     )
+    # which sequence each row is about: the series id of a long table, else its position
+    frame.insert(
+        0,
+        args.series if ids is not None else "row",
+        ids if ids is not None else np.arange(len(frame)),
+    )
     if isinstance(model, GRUClassifier):
         for label, column in zip(model.classes_, model.predict_proba(X).T, strict=True):
             frame[f"proba_{label}"] = column
-    output = Path(args.output)
     frame.to_csv(output, index=False)
-    print(f"{len(frame)} predictions ({'test' if use_test else 'training'} split) -> {output}")
+    split = "test" if use_test else ("training" if y is not None else "given")
+    print(f"{len(frame)} predictions ({split} sequences) -> {output}")
     if y is not None and np.size(y):
         print(f"score: {model.score(X, y):.4f}")
     return 0
+
+
+def _check_output(output: Path, args: argparse.Namespace, *, force: bool) -> None:
+    """Refuse an output that is one of the inputs, a folder, or (without --force) a file."""
+    inputs = [Path(args.model), Path(args.model) / "model.keras"]
+    if not args.data.startswith("aeon:"):
+        inputs.append(Path(args.data))
+    resolved = output.resolve()
+    if any(resolved == path.resolve() for path in inputs):
+        raise CommandError(f"--output {output} is one of the inputs; refusing to overwrite it")
+    if output.is_dir():
+        raise CommandError(f"--output {output} is a folder; give a CSV file name")
+    if output.exists() and not force:
+        raise CommandError(f"--output {output} exists; pass --force to replace it")
+    if not output.parent.resolve().is_dir():
+        raise CommandError(f"--output {output}: folder {output.parent} does not exist")
 
 
 # -- dashboard -----------------------------------------------------------------------------
@@ -475,22 +581,44 @@ def _dashboard(args: argparse.Namespace) -> int:
         raise CommandError(
             "optuna-dashboard is not installed: pip install optuna-dashboard"
         ) from None
+    from gru_search.storage import make_storage, redact, sqlite_path
+
     storage = args.storage
     if storage is None:
         database = Path(args.out) / "study.db"
         if not database.is_file():
             raise CommandError(f"no study database at {database}; give --storage URL")
         storage = _sqlite_url(database)
-    if storage.startswith("sqlite:///") and not Path(storage[len("sqlite:///") :]).is_file():
-        raise CommandError(f"no SQLite file at {storage[len('sqlite:///') :]}")
+    database = sqlite_path(storage)
+    if database is not None and not database.is_file():
+        raise CommandError(f"no SQLite file at {database}")
+    if not _is_loopback(args.host):
+        print(
+            f"gru-search: WARNING: serving on {args.host}: anyone who can reach this machine "
+            "can read AND CHANGE the studies in this storage (optuna-dashboard has no "
+            "login). Use the default 127.0.0.1 with an SSH tunnel unless this network is "
+            "trusted.",
+            file=sys.stderr,
+            flush=True,
+        )
+    opened = make_storage(storage)
     print(
-        f"optuna-dashboard on http://{args.host}:{args.port}/ for {storage} (Ctrl-C stops)",
+        f"optuna-dashboard on http://{args.host}:{args.port}/ for {redact(storage)} (Ctrl-C stops)",
         flush=True,
     )
-    from gru_search.storage import make_storage
-
-    optuna_dashboard.run_server(make_storage(storage), host=args.host, port=args.port)
+    optuna_dashboard.run_server(opened, host=args.host, port=args.port)
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # -- spaces --------------------------------------------------------------------------------
@@ -600,6 +728,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
     return value
 
 
@@ -753,6 +891,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict with an exported model")
     predict.add_argument("--model", required=True, help="folder written by run/export")
     predict.add_argument("--output", default="predictions.csv", help="CSV to write")
+    predict.add_argument("--force", action="store_true", help="replace an existing --output")
     _add_data_arguments(predict, None)
     predict.set_defaults(handler=_predict)
 
@@ -764,7 +903,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
-    dashboard.add_argument("--port", type=_positive_int, default=8080)
+    dashboard.add_argument("--port", type=_port, default=8080, help="default 8080")
     dashboard.set_defaults(handler=_dashboard)
 
     spaces = commands.add_parser("spaces", help="list, show or validate search spaces")
@@ -798,15 +937,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ[name] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     try:
-        return args.handler(args)
-    except (CommandError, ValueError, FileNotFoundError) as error:
-        # ValueError covers our own: DataError, SpaceError, ExportError, StudyMismatchError
-        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        print(f"gru-search: error: {message}", file=sys.stderr)
+        with terminate_as_interrupt():  # SIGTERM stops a run as Ctrl-C does
+            return args.handler(args)
+    except (GRUSearchError, ValueError, OSError) as error:
+        # our own errors say what to fix; ValueError: the estimators' checks of the data;
+        # OSError: a file or folder the system refused (its message names it)
+        print(f"gru-search: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gru-search: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    text = str(error).strip()
+    return text.splitlines()[0] if text else repr(error)
 
 
 if __name__ == "__main__":

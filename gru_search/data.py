@@ -12,6 +12,7 @@ Conventions (DESIGN.md §2):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -169,7 +170,53 @@ def check_sequences(X: Any, *, estimator_name: str = "estimator") -> SequenceBat
         raise ValueError(f"{estimator_name} got X with 0 time steps; expected at least 1")
     if values.shape[2] == 0:
         raise ValueError(f"{estimator_name} got X with 0 features; expected at least 1")
+    if layout == "3d":
+        _check_channels_last(values.shape, estimator_name)
     return SequenceBatch(np.ascontiguousarray(values), None, layout)
+
+
+#: A 3-D ``X`` with at most this many time steps and at least
+#: :data:`CHANNELS_FIRST_RATIO` times as many features draws a warning (see
+#: :func:`_check_channels_last`).
+CHANNELS_FIRST_MAX_STEPS = 16
+CHANNELS_FIRST_RATIO = 4
+
+
+class LongTableWarning(UserWarning):
+    """Rows of a long table were left out (the message says which and why)."""
+
+
+class ChannelsFirstWarning(UserWarning):
+    """A 3-D ``X`` looks like aeon's ``(n_cases, n_channels, n_timepoints)`` layout."""
+
+
+def _check_channels_last(shape: tuple[int, ...], estimator_name: str) -> None:
+    """Catch aeon's and sktime's channels-first arrays passed as channels-last.
+
+    The rule (README, "Inputs"): one time step of several features is refused, since no
+    recurrent model reads one step, and it is what a univariate aeon array
+    ``(n, 1, T)`` looks like; a few steps of many times as many features (``(n, 6, 100)``:
+    aeon's multivariate layout) draw a :class:`ChannelsFirstWarning`. Nothing is
+    transposed behind the caller's back.
+    """
+    _, steps, features = shape
+    fix = (
+        "aeon and sktime store (n_cases, n_channels, n_timepoints); gru-search reads "
+        "(n_samples, n_timesteps, n_features): pass X.transpose(0, 2, 1)"
+    )
+    if steps == 1 and features > 1:
+        raise ValueError(
+            f"{estimator_name} got X of shape {shape}: sequences of 1 time step with "
+            f"{features} features. {fix}; for one-step data with many features use a "
+            "non-recurrent model"
+        )
+    if steps <= CHANNELS_FIRST_MAX_STEPS and features >= CHANNELS_FIRST_RATIO * steps:
+        warnings.warn(
+            f"{estimator_name} got X of shape {shape}: {steps} time steps of {features} "
+            f"features each. If these are {steps} channels of {features} time points, {fix}",
+            ChannelsFirstWarning,
+            stacklevel=4,
+        )
 
 
 @dataclass(frozen=True)
@@ -288,6 +335,11 @@ def fold_patches(
     return folded, mask
 
 
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (for messages: ``0``, not ``np.int64(0)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def sequences_from_long(
     frame: pd.DataFrame,
     *,
@@ -295,7 +347,8 @@ def sequences_from_long(
     time: str | None = None,
     values: Sequence[str] | None = None,
     target: str | None = None,
-) -> tuple[list[np.ndarray], np.ndarray | None]:
+    return_ids: bool = False,
+) -> tuple[Any, ...]:
     """Convert a long-format DataFrame (one row per series and time step) to sequences.
 
     Parameters
@@ -310,6 +363,8 @@ def sequences_from_long(
         Feature columns, in order; default: every column but ``series``, ``time``, ``target``.
     target : str, optional
         Column holding each series' label or target, constant within a series.
+    return_ids : bool, default=False
+        Also return the series ids, in the order of the sequences.
 
     Returns
     -------
@@ -317,12 +372,15 @@ def sequences_from_long(
         Ready for ``fit``/``predict`` (uneven lengths are padded and masked there).
     y : ndarray of shape (n_series,) or None
         The target of each series, or None without ``target``.
+    ids : ndarray of shape (n_series,)
+        The series ids (only with ``return_ids=True``).
 
     Raises
     ------
     ValueError
-        If a named column is missing, a feature is not numeric, or a target varies within
-        a series.
+        If a named column is missing, a feature is not numeric or not finite, a (series,
+        time) pair repeats, or a target varies within a series or is missing. Rows without
+        a series id are left out with a :class:`LongTableWarning`.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
@@ -336,18 +394,49 @@ def sequences_from_long(
     non_numeric = [c for c in feature_columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if non_numeric:
         raise ValueError(f"feature column(s) {non_numeric} are not numeric")
+    unnamed = frame[series].isna()
+    if unnamed.any():
+        warnings.warn(
+            f"left out {int(unnamed.sum())} of {len(frame)} rows whose series id "
+            f"({series!r}) is missing",
+            LongTableWarning,
+            stacklevel=2,
+        )
+        frame = frame[~unnamed]
+    if time is not None:
+        repeated = frame.duplicated([series, time], keep=False)
+        if repeated.any():
+            first = frame[repeated].iloc[0]
+            raise ValueError(
+                f"{int(repeated.sum())} rows repeat a (series, time) pair, e.g. series "
+                f"{plain(first[series])!r} at {time} {plain(first[time])!r}; expected one row "
+                "per series "
+                "and time step"
+            )
     sequences: list[np.ndarray] = []
     targets: list[Any] = []
+    ids: list[Any] = []
     for key, group in frame.groupby(series, sort=False):
+        ids.append(key)
         if time is not None:
             group = group.sort_values(time, kind="stable")
-        sequences.append(group[feature_columns].to_numpy(dtype=np.float64))
+        values = group[feature_columns].to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            bad = sorted({c for c in feature_columns if not np.isfinite(group[c]).all()})
+            raise ValueError(
+                f"series {plain(key)!r} has missing or infinite values in column(s) {bad}; fill or "
+                "drop them first"
+            )
+        sequences.append(values)
         if target is not None:
             labels = group[target].unique()
             if len(labels) != 1:
                 raise ValueError(
-                    f"series {key!r} has {len(labels)} different values in target column "
+                    f"series {plain(key)!r} has {len(labels)} different values in target column "
                     f"{target!r}; expected one per series"
                 )
+            if pd.isna(labels[0]):
+                raise ValueError(f"series {plain(key)!r} has no value in target column {target!r}")
             targets.append(labels[0])
-    return sequences, (np.asarray(targets) if target is not None else None)
+    y = np.asarray(targets) if target is not None else None
+    return (sequences, y, np.asarray(ids)) if return_ids else (sequences, y)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,11 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gru_search.data import sequences_from_long
-
-
-class DataError(ValueError):
-    """A data specification that cannot be loaded; the message says what was expected."""
+from gru_search.data import LongTableWarning, plain, sequences_from_long
+from gru_search.exceptions import DataError
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,8 @@ class Dataset:
     y_train: np.ndarray
     X_test: Any = None
     y_test: np.ndarray | None = None
+    ids_train: np.ndarray | None = None
+    ids_test: np.ndarray | None = None
 
     def describe(self) -> str:
         def shape(X: Any) -> str:
@@ -46,45 +47,104 @@ class Dataset:
 
 
 def load_aeon(name: str) -> Dataset:
-    """A UCR/UEA dataset shipped inside aeon (no download), transposed to channels last."""
-    from aeon.datasets import load_classification
+    """A UCR/UEA classification or a Monash regression dataset shipped inside aeon (no
+    download), transposed to channels last."""
+    from aeon.datasets import load_classification, load_regression
 
-    try:
-        X_train, y_train = load_classification(name, split="train")
-        X_test, y_test = load_classification(name, split="test")
-    except Exception as error:  # aeon raises several types for an unknown name
+    errors = []
+    for loader in (load_classification, load_regression):
+        try:
+            X_train, y_train = loader(name, split="train")
+            X_test, y_test = loader(name, split="test")
+        except Exception as error:  # aeon raises several types for an unknown name
+            errors.append(error)
+            continue
+        return Dataset(name, X_train.transpose(0, 2, 1), y_train, X_test.transpose(0, 2, 1), y_test)
+    raise DataError(
+        f"cannot load aeon dataset {name!r} (only datasets shipped inside aeon work "
+        "offline, e.g. GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions for "
+        f"classification, Covid3Month for regression): {errors[0]}"
+    )
+
+
+def _check_pair(path: Path, X: np.ndarray, y: np.ndarray | None, part: str) -> None:
+    if X.ndim not in (2, 3):
         raise DataError(
-            f"cannot load aeon dataset {name!r} (only datasets shipped inside aeon work "
-            f"offline, e.g. GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions): {error}"
-        ) from None
-    return Dataset(name, X_train.transpose(0, 2, 1), y_train, X_test.transpose(0, 2, 1), y_test)
+            f"{path}: X_{part} has shape {X.shape}; expected (n_samples, n_timesteps) or "
+            "(n_samples, n_timesteps, n_features)"
+        )
+    if y is None:
+        return
+    if y.ndim not in (1, 2):
+        raise DataError(f"{path}: y_{part} has shape {y.shape}; expected (n_samples,)")
+    if len(X) != len(y):
+        raise DataError(
+            f"{path}: X_{part} has {len(X)} samples but y_{part} has {len(y)}; expected one "
+            "target per sequence"
+        )
+    if len(X) == 0:
+        raise DataError(f"{path}: X_{part} holds no samples")
 
 
-def load_npz(path: Path) -> Dataset:
-    """``X_train``/``y_train`` (required) and ``X_test``/``y_test`` (optional) arrays."""
+def _read_array(path: Path, arrays: Any, key: str) -> np.ndarray:
+    try:
+        return arrays[key]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: array {key} cannot be read safely: {error}") from None
+
+
+def load_npz(path: Path, *, require_target: bool = True) -> Dataset:
+    """``X_train``/``y_train`` (required) and ``X_test``/``y_test`` (optional) arrays.
+
+    With ``require_target=False`` (predicting) labels are optional, and one array ``X``
+    may stand for the data to predict.
+    """
+    expected = "an .npz archive (numpy.savez) with X_train and y_train"
     try:
         arrays = np.load(path, allow_pickle=False)  # pickles could run code
-    except (OSError, ValueError) as error:
-        raise DataError(f"{path}: not a readable .npz file without pickles: {error}") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise DataError(f"{path}: cannot read it as {expected}: {error}") from None
+    if not isinstance(arrays, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: a single .npy array, not {expected}")
     with arrays:
-        missing = [key for key in ("X_train", "y_train") if key not in arrays.files]
+        if not require_target and "X_train" not in arrays.files:
+            unlabelled = next((k for k in ("X_test", "X") if k in arrays.files), None)
+            if unlabelled is not None:
+                X = _read_array(path, arrays, unlabelled)
+                _check_pair(path, X, None, "test")
+                return Dataset(path.stem, X, None)
+        needed = ("X_train", "y_train") if require_target else ("X_train",)
+        missing = [key for key in needed if key not in arrays.files]
         if missing:
             raise DataError(
                 f"{path}: missing array(s) {missing}; expected X_train and y_train "
                 f"(and optionally X_test, y_test), found {arrays.files}"
             )
-        has_test = "X_test" in arrays.files and "y_test" in arrays.files
-        return Dataset(
-            path.stem,
-            arrays["X_train"],
-            arrays["y_train"],
-            arrays["X_test"] if has_test else None,
-            arrays["y_test"] if has_test else None,
-        )
+        wanted = [k for k in ("X_train", "y_train", "X_test", "y_test") if k in arrays.files]
+        if require_target and not {"X_test", "y_test"} <= set(wanted):
+            wanted = ["X_train", "y_train"]
+        loaded = {key: _read_array(path, arrays, key) for key in wanted}
+    for part in ("train", "test"):
+        if f"X_{part}" in loaded:
+            X = loaded[f"X_{part}"]
+            _check_pair(path, X, loaded.get(f"y_{part}"), part)
+    return Dataset(
+        path.stem,
+        loaded["X_train"],
+        loaded["y_train"],
+        loaded.get("X_test"),
+        loaded.get("y_test"),
+    )
 
 
 def load_table(
-    path: Path, *, series: str, time: str | None, target: str, split: str | None
+    path: Path,
+    *,
+    series: str,
+    time: str | None,
+    target: str,
+    split: str | None,
+    require_target: bool = True,
 ) -> Dataset:
     """A long-format ``.csv`` or ``.parquet`` table: one row per series and time step.
 
@@ -95,22 +155,60 @@ def load_table(
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as error:  # pandas raises many types for unreadable files
         raise DataError(f"{path}: cannot read the table: {error}") from None
+    if not require_target and target not in frame.columns:
+        target = None  # predicting on unlabelled series
+    try:
+        return _split_table(path, frame, series=series, time=time, target=target, split=split)
+    except DataError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{path}: {error}") from None
+
+
+def _split_table(
+    path: Path,
+    frame: pd.DataFrame,
+    *,
+    series: str,
+    time: str | None,
+    target: str | None,
+    split: str | None,
+) -> Dataset:
     if split is None:
-        X, y = sequences_from_long(frame, series=series, time=time, target=target)
-        return Dataset(path.stem, X, y)
+        X, y, ids = sequences_from_long(
+            frame, series=series, time=time, target=target, return_ids=True
+        )
+        return Dataset(path.stem, X, y, ids_train=ids)
     if split not in frame.columns:
         raise DataError(f"{path}: split column {split!r} not found in {list(frame.columns)}")
+    if series in frame.columns:
+        per_series = frame.groupby(series, sort=False)[split].nunique(dropna=False)
+        if (per_series > 1).any():
+            name = plain(per_series[per_series > 1].index[0])
+            raise DataError(
+                f"{path}: series {name!r} has rows in more than one {split!r} value; a "
+                "series belongs to train or to test as a whole"
+            )
+    other = ~frame[split].isin(["train", "test"])
+    if other.any():
+        warnings.warn(
+            f"{path}: left out {int(other.sum())} rows whose {split!r} is neither 'train' "
+            f"nor 'test' (values {sorted(map(str, frame.loc[other, split].unique()))[:5]})",
+            LongTableWarning,
+            stacklevel=2,
+        )
     parts = {}
     for part in ("train", "test"):
         rows = frame[frame[split] == part].drop(columns=split)
         parts[part] = (
-            sequences_from_long(rows, series=series, time=time, target=target)
+            sequences_from_long(rows, series=series, time=time, target=target, return_ids=True)
             if len(rows)
-            else (None, None)
+            else (None, None, None)
         )
     if parts["train"][0] is None:
         raise DataError(f"{path}: no rows with {split} == 'train'")
-    return Dataset(path.stem, *parts["train"], *parts["test"])
+    (X_train, y_train, ids_train), (X_test, y_test, ids_test) = parts["train"], parts["test"]
+    return Dataset(path.stem, X_train, y_train, X_test, y_test, ids_train, ids_test)
 
 
 def load_data(
@@ -120,8 +218,12 @@ def load_data(
     time: str | None = "time",
     target: str = "target",
     split: str | None = None,
+    require_target: bool = True,
 ) -> Dataset:
-    """Load ``aeon:NAME``, ``FILE.npz``, ``FILE.csv`` or ``FILE.parquet``."""
+    """Load ``aeon:NAME``, ``FILE.npz``, ``FILE.csv`` or ``FILE.parquet``.
+
+    ``require_target=False`` (predicting) accepts data without labels or targets.
+    """
     if spec.startswith("aeon:"):
         name = spec.partition(":")[2]
         if not name:
@@ -136,5 +238,12 @@ def load_data(
     if not path.is_file():
         raise DataError(f"--data {spec!r}: no such file")
     if path.suffix == ".npz":
-        return load_npz(path)
-    return load_table(path, series=series, time=time, target=target, split=split)
+        return load_npz(path, require_target=require_target)
+    return load_table(
+        path,
+        series=series,
+        time=time,
+        target=target,
+        split=split,
+        require_target=require_target,
+    )

@@ -16,7 +16,8 @@ from typing import Any
 
 import keras
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, column_or_1d
@@ -74,6 +75,50 @@ def _take_rows(inputs: Any, start: int, count: int) -> Any:
     if isinstance(inputs, dict):
         return {key: value[start : start + count] for key, value in inputs.items()}
     return inputs[start : start + count]
+
+
+def checked_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
+    """Sample weights as float32; negative, NaN or infinite weights are refused."""
+    if sample_weight is not None:
+        raw = np.asarray(sample_weight, dtype=np.float64) if np.ndim(sample_weight) else None
+        if raw is not None and raw.ndim == 1 and len(raw) == n_samples:
+            bad = ~np.isfinite(raw) | (raw < 0)
+            if bad.any():
+                first = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"sample_weight must be finite and >= 0; {int(bad.sum())} are not "
+                    f"(the first at index {first}: {raw[first]})"
+                )
+    return _check_sample_weight(sample_weight, np.empty((n_samples, 1)), dtype=np.float32)
+
+
+def validate_params(estimator: BaseEstimator) -> None:
+    """Check an estimator's parameters against its constraints (scikit-learn's rules).
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        A ``ValueError`` naming the parameter, the value and what is allowed.
+    """
+    estimator._validate_params()
+
+
+def parameter_constraints() -> dict[str, list[Any]]:
+    """The estimators' parameter constraints (scikit-learn's format), by parameter name.
+
+    The one source of the rules: ``fit`` checks its parameters against them, and search
+    spaces check every value they may give an estimator against them when they load.
+    """
+    return dict(_BaseGRU._parameter_constraints)
+
+
+def check_targets(estimator: BaseEstimator, y: Any) -> None:
+    """Check ``y`` as ``estimator.fit`` would (classes, finiteness), without training.
+
+    A search calls it once before its first trial, so that a target every trial would
+    reject (one class, NaN, text for a regressor) fails at once with the reason.
+    """
+    clone(estimator)._prepare_targets(y)
 
 
 class _BaseGRU(BaseEstimator):
@@ -262,7 +307,7 @@ class _BaseGRU(BaseEstimator):
             )
         check_consistent_length(batch.values, y)
         targets, n_outputs = self._prepare_targets(y)
-        weights = _check_sample_weight(sample_weight, batch.values[:, 0, 0], dtype=np.float32)
+        weights = checked_sample_weight(sample_weight, batch.n_samples)
 
         seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
         keras.utils.set_random_seed(seed)
@@ -498,6 +543,12 @@ class GRUClassifier(ClassifierMixin, _BaseGRU):
 
     def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
         y = column_or_1d(y, warn=True)
+        missing = pd.isna(y)
+        if missing.any():
+            raise ValueError(
+                f"y has {int(missing.sum())} missing labels (NaN or None), the first at index "
+                f"{int(np.flatnonzero(missing)[0])}; every sequence needs a class label"
+            )
         check_classification_targets(y)
         self._label_encoder = LabelEncoder().fit(y)
         self.classes_ = self._label_encoder.classes_

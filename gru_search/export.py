@@ -2,9 +2,19 @@
 
 The folder holds ``model.keras`` (Keras' own format, loaded with ``safe_mode=True``, so no
 Python code inside it ever runs) and ``gru_search.json`` (plain data: parameters, classes,
-input shape, scaling, package versions, the study and trial it came from, its score and
-the SHA-256 of ``model.keras``). Nothing is unpickled, so an export from an untrusted
-source cannot execute code; a model file that does not match its metadata is refused.
+input shape, scaling, package versions, the study and trial it came from and its score).
+The metadata lists every file of the export with its SHA-256 (the *manifest*) and carries
+a checksum of its own content, so an edited value or a replaced file is refused on load,
+and every value is checked before it is used. Nothing is unpickled, so an export from an
+untrusted source cannot execute code.
+
+The manifest is also what makes replacing an export safe: ``save(..., overwrite=True)``
+replaces only the files a previous ``save`` listed, and refuses any folder whose
+``gru_search.json`` it did not write; files a user added to the folder stay.
+
+The checksums detect accidental edits and copies gone wrong; someone who rewrites the
+metadata on purpose can recompute them, which is why loading never trusts the content
+further than plain data (``safe_mode=True``, validated values).
 """
 
 from __future__ import annotations
@@ -23,18 +33,19 @@ import keras
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from gru_search.data import SequenceScaler
-from gru_search.estimators import GRUClassifier, GRURegressor
+from gru_search.data import SCALINGS, SequenceScaler
+from gru_search.estimators import GRUClassifier, GRURegressor, validate_params
+from gru_search.exceptions import ExportError
 
 FORMAT = "gru-search-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions :func:`load` reads (1: before the manifest; only the model was hashed).
+READABLE_VERSIONS = (1, 2)
 MODEL_FILE = "model.keras"
 METADATA_FILE = "gru_search.json"
+#: Metadata larger than this is refused unread (a real one is a few kilobytes).
+MAX_METADATA_BYTES = 16 * 1024 * 1024
 _ESTIMATORS = {cls.__name__: cls for cls in (GRUClassifier, GRURegressor)}
-
-
-class ExportError(ValueError):
-    """A folder that is not a valid gru-search export, or one that cannot be written."""
 
 
 def _versions() -> dict[str, str]:
@@ -57,12 +68,20 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, as hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def metadata_checksum(document: dict[str, Any]) -> str:
+    """SHA-256 of the metadata document without its ``checksum`` key (canonical JSON)."""
+    content = {key: value for key, value in document.items() if key != "checksum"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:
@@ -79,6 +98,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _export_files(folder: Path) -> list[str]:
+    """The files a previous :func:`save` wrote into ``folder`` (refusing anything else)."""
+    if not folder.is_dir():
+        raise ExportError(f"{folder} exists and is not a folder; refusing to replace it")
+    try:
+        document = read_metadata(folder)
+    except ExportError as error:
+        raise ExportError(
+            f"{folder} exists and is not a gru-search export ({error}); refusing to replace it"
+        ) from None
+    listed = list(document.get("files", {MODEL_FILE: None}))
+    return [*listed, METADATA_FILE]
+
+
 def save(
     estimator: GRUClassifier | GRURegressor,
     path: str | os.PathLike,
@@ -93,7 +126,8 @@ def save(
     estimator : fitted GRUClassifier or GRURegressor
     path : str or path-like
         Folder to create. An existing folder is replaced only with ``overwrite=True`` and
-        only if it is itself a gru-search export (nothing else is ever deleted).
+        only if a previous ``save`` wrote it; then only the files that ``save`` listed in
+        its metadata are replaced, and anything else in the folder stays.
     origin : dict, optional
         Where the model came from, e.g. ``{"study": ..., "trial": ..., "score": ...,
         "metric": ...}`` (``GRUSearchCV`` fills it through :func:`save_search`).
@@ -103,6 +137,11 @@ def save(
     -------
     pathlib.Path
         The folder written.
+
+    Raises
+    ------
+    ExportError
+        If ``path`` exists and ``overwrite`` is False, or it is not an export.
     """
     if type(estimator).__name__ not in _ESTIMATORS:
         raise TypeError(
@@ -110,15 +149,16 @@ def save(
         )
     check_is_fitted(estimator)
     target = Path(path)
-    if target.exists():
+    previous: list[str] = []
+    if target.exists() or target.is_symlink():
         if not overwrite:
             raise ExportError(f"{target} already exists; pass overwrite=True to replace it")
-        if not (target / METADATA_FILE).is_file():
-            raise ExportError(
-                f"{target} exists and is not a gru-search export; refusing to replace it"
-            )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".gru-search-export-", dir=target.parent))
+        previous = _export_files(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".gru-search-export-", dir=target.parent))
+    except OSError as error:
+        raise ExportError(f"cannot write an export to {target}: {error.strerror}") from None
     try:
         estimator.model_.save(staging / MODEL_FILE)
         document = {
@@ -129,13 +169,22 @@ def save(
             "fitted": _fitted_state(estimator),
             "versions": _versions(),
             "origin": _jsonable(origin or {}),
-            "model_sha256": _sha256(staging / MODEL_FILE),
+            "files": {MODEL_FILE: file_sha256(staging / MODEL_FILE)},
         }
+        document["checksum"] = metadata_checksum(document)
         (staging / METADATA_FILE).write_text(json.dumps(document, indent=2), encoding="utf-8")
-        # write everything aside first, so a failure never leaves a half-replaced export
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        if not previous:
+            staging.rename(target)  # a new folder appears whole or not at all
+            return target
+        # Replace file by file, the metadata last: until it lands, the old metadata no
+        # longer matches the new model, so an interrupted replacement fails to load
+        # instead of loading a mixture.
+        for name in document["files"]:
+            os.replace(staging / name, target / name)
+        for name in previous:
+            if name not in document["files"] and name != METADATA_FILE:
+                (target / name).unlink(missing_ok=True)
+        os.replace(staging / METADATA_FILE, target / METADATA_FILE)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -184,7 +233,14 @@ def _fitted_state(estimator: Any) -> dict[str, Any]:
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The validated JSON metadata of an export folder (nothing is loaded or run)."""
+    """The JSON metadata of an export folder, its checksum verified (nothing is loaded).
+
+    Raises
+    ------
+    ExportError
+        For a folder that is not an export, unreadable or oversized JSON, an unknown format
+        or version, or metadata edited after export.
+    """
     folder = Path(path)
     meta_path = folder / METADATA_FILE
     if not folder.is_dir() or not meta_path.is_file():
@@ -192,51 +248,86 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
             f"{folder} is not a gru-search export: expected a folder with {METADATA_FILE} "
             f"and {MODEL_FILE} (written by gru_search.save)"
         )
+    size = meta_path.stat().st_size
+    if size > MAX_METADATA_BYTES:
+        raise ExportError(
+            f"{meta_path} is {size} bytes; gru-search metadata is at most "
+            f"{MAX_METADATA_BYTES} bytes, so this is not an export"
+        )
     try:
         document = json.loads(meta_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ExportError(f"{meta_path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ExportError(f"{meta_path} is nested too deeply to be gru-search metadata") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ExportError(f"{meta_path} is not gru-search metadata (format {FORMAT!r} expected)")
-    if document.get("format_version") != FORMAT_VERSION:
+    version = document.get("format_version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise ExportError(
-            f"{meta_path} has format version {document.get('format_version')!r}; this "
-            f"gru-search reads version {FORMAT_VERSION}"
+            f"{meta_path} has format version {version!r}; this gru-search reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     if document.get("estimator") not in _ESTIMATORS:
         raise ExportError(
             f"{meta_path}: unknown estimator {document.get('estimator')!r}; expected one of "
             f"{', '.join(_ESTIMATORS)}"
         )
-    for key in ("params", "fitted", "model_sha256"):
+    required = ("params", "fitted", "files", "checksum") if version >= 2 else ("model_sha256",)
+    for key in ("params", "fitted", *required):
         if key not in document:
             raise ExportError(f"{meta_path}: missing key {key!r}")
+    for key in ("params", "fitted"):
+        if not isinstance(document[key], dict):
+            raise ExportError(f"{meta_path}: {key!r} must be a mapping")
+    if version >= 2:
+        if document["checksum"] != metadata_checksum(document):
+            raise ExportError(
+                f"{meta_path} does not match its checksum: it was edited after export; "
+                "refusing to load it (export the model again instead of editing it)"
+            )
+        files = document["files"]
+        if not isinstance(files, dict) or MODEL_FILE not in files:
+            raise ExportError(f"{meta_path}: 'files' must list {MODEL_FILE} with its SHA-256")
+        for name, digest in files.items():
+            if Path(name).name != name or name in ("", ".", "..", METADATA_FILE):
+                raise ExportError(f"{meta_path}: 'files' lists {name!r}, not a file name")
+            if not isinstance(digest, str):
+                raise ExportError(f"{meta_path}: the SHA-256 of {name!r} must be a string")
     return document
+
+
+def _verify_files(folder: Path, document: dict[str, Any]) -> None:
+    files = document.get("files") or {MODEL_FILE: document.get("model_sha256")}
+    for name, digest in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise ExportError(f"{folder}: {name} is missing (listed in {METADATA_FILE})")
+        if file_sha256(path) != digest:
+            raise ExportError(
+                f"{path} does not match the checksum in {METADATA_FILE}: the file was "
+                "modified or replaced after export; refusing to load it"
+            )
 
 
 def load(path: str | os.PathLike) -> GRUClassifier | GRURegressor:
     """Load an estimator written by :func:`save`.
 
-    The model file must match the SHA-256 recorded in the metadata and is loaded with
-    ``safe_mode=True``; the metadata is plain JSON. Loading therefore never executes
-    code from the folder.
+    Every file must match the SHA-256 its metadata lists, the metadata must match its own
+    checksum, every fitted value is validated, and the model is loaded with
+    ``safe_mode=True``. Loading therefore never executes code from the folder and never
+    returns an estimator whose metadata was edited.
 
     Raises
     ------
     ExportError
-        For a folder that is not a gru-search export, a tampered or mismatched model file,
-        or metadata that does not describe a fitted estimator.
+        For a folder that is not a gru-search export, a tampered or mismatched file, or
+        metadata that does not describe this fitted model.
     """
     folder = Path(path)
     document = read_metadata(folder)
+    _verify_files(folder, document)
     model_path = folder / MODEL_FILE
-    if not model_path.is_file():
-        raise ExportError(f"{folder}: {MODEL_FILE} is missing")
-    if _sha256(model_path) != document["model_sha256"]:
-        raise ExportError(
-            f"{model_path} does not match the checksum in {METADATA_FILE}: the model was "
-            "modified or replaced after export; refusing to load it"
-        )
     try:
         model = keras.saving.load_model(model_path, safe_mode=True)
     except Exception as error:  # Keras raises several types for a bad archive
@@ -244,9 +335,14 @@ def load(path: str | os.PathLike) -> GRUClassifier | GRURegressor:
     cls = _ESTIMATORS[document["estimator"]]
     try:
         estimator = cls(**_params(document["params"]))
+        validate_params(estimator)
         _restore(estimator, document["fitted"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ExportError(f"{folder / METADATA_FILE}: invalid fitted state: {error}") from None
+        _check_against_model(estimator, model)
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
+        detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+        raise ExportError(
+            f"{folder / METADATA_FILE}: invalid fitted state: {detail.splitlines()[0]}"
+        ) from None
     estimator.model_ = model
     return estimator
 
@@ -259,31 +355,98 @@ def _params(params: dict[str, Any]) -> dict[str, Any]:
     return restored
 
 
+def _count(value: Any, name: str, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    return value
+
+
+def _finite(values: Any, name: str, length: int, *, positive: bool = False) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (length,):
+        raise ValueError(f"{name} must hold {length} numbers, got shape {array.shape}")
+    if not np.all(np.isfinite(array)) or (positive and not np.all(array > 0)):
+        rule = "finite and > 0" if positive else "finite"
+        raise ValueError(f"{name} must be {rule}, got {array.tolist()}")
+    return array
+
+
 def _restore(estimator: Any, state: dict[str, Any]) -> None:
-    steps, features = state["input_shape"]
-    estimator.input_shape_ = (steps, int(features))
+    """Set the fitted attributes from ``state``, checking every value on the way."""
+    shape = state["input_shape"]
+    if not isinstance(shape, list) or len(shape) != 2:
+        raise ValueError(f"input_shape must be [n_timesteps or null, n_features], got {shape!r}")
+    steps = None if shape[0] is None else _count(shape[0], "input_shape[0]", 1)
+    features = _count(shape[1], "input_shape[1]", 1)
+    estimator.input_shape_ = (steps, features)
+    if state["fit_layout"] not in ("2d", "3d", "list"):
+        raise ValueError(f"fit_layout must be 2d, 3d or list, got {state['fit_layout']!r}")
+    if (state["fit_layout"] == "list") != (steps is None):
+        raise ValueError("fit_layout 'list' goes with null time steps, and only it")
     estimator._fit_layout = state["fit_layout"]
-    estimator.patch_size_ = int(state["patch_size"])
-    estimator.n_features_in_ = int(state["n_features_in"])
+    estimator.patch_size_ = _count(state["patch_size"], "patch_size", 1)
+    estimator.n_features_in_ = _count(state["n_features_in"], "n_features_in", 1)
     scaler = state["scaler"]
-    estimator.scaler_ = SequenceScaler(
-        scaler["method"],
-        None if scaler["mean"] is None else np.asarray(scaler["mean"], dtype=np.float32),
-        None if scaler["scale"] is None else np.asarray(scaler["scale"], dtype=np.float32),
-    )
-    estimator.n_iter_ = int(state["n_iter"])
-    estimator.best_epoch_ = int(state["best_epoch"])
-    estimator.epoch_seconds_ = list(state["epoch_seconds"])
-    estimator.history_ = dict(state["history"])
+    if not isinstance(scaler, dict) or scaler.get("method") not in SCALINGS:
+        raise ValueError(f"scaler method must be one of {', '.join(SCALINGS)}, got {scaler!r}")
+    if scaler["method"] == "standard":
+        mean = _finite(scaler["mean"], "scaler mean", features).astype(np.float32)
+        scale = _finite(scaler["scale"], "scaler scale", features, positive=True)
+        estimator.scaler_ = SequenceScaler("standard", mean, scale.astype(np.float32))
+    else:
+        estimator.scaler_ = SequenceScaler(scaler["method"])
+    estimator.n_iter_ = _count(state["n_iter"], "n_iter", 0)
+    estimator.best_epoch_ = _count(state["best_epoch"], "best_epoch", 0)
+    estimator.epoch_seconds_ = [float(v) for v in state["epoch_seconds"]]
+    estimator.history_ = {
+        str(key): [float(v) for v in values] for key, values in dict(state["history"]).items()
+    }
     if "feature_names_in" in state:
-        estimator.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        names = state["feature_names_in"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError("feature_names_in must be a list of strings")
+        estimator.feature_names_in_ = np.asarray(names, dtype=object)
     if isinstance(estimator, GRUClassifier):
         dtype = np.dtype(state["classes_dtype"])
-        if dtype.kind not in "biufUO":
+        if dtype.kind not in "biufU":
             raise ValueError(f"unsupported classes dtype {dtype}")
-        estimator.classes_ = np.asarray(state["classes"], dtype=dtype)
+        classes = np.asarray(state["classes"], dtype=dtype)
+        if classes.ndim != 1 or len(classes) < 2 or len(np.unique(classes)) != len(classes):
+            raise ValueError(f"classes must be 2 or more distinct labels, got {classes.tolist()}")
+        estimator.classes_ = classes
     else:
-        estimator.n_outputs_ = int(state["n_outputs"])
-        estimator._y_ndim = int(state["y_ndim"])
-        estimator._target_mean = np.asarray(state["target_mean"], dtype=np.float64)
-        estimator._target_scale = np.asarray(state["target_scale"], dtype=np.float64)
+        estimator.n_outputs_ = _count(state["n_outputs"], "n_outputs", 1)
+        if state["y_ndim"] not in (1, 2) or (state["y_ndim"] == 1 and estimator.n_outputs_ > 1):
+            raise ValueError(f"y_ndim must be 1 (one target) or 2, got {state['y_ndim']!r}")
+        estimator._y_ndim = state["y_ndim"]
+        n_outputs = estimator.n_outputs_
+        estimator._target_mean = _finite(state["target_mean"], "target_mean", n_outputs)
+        estimator._target_scale = _finite(
+            state["target_scale"], "target_scale", n_outputs, positive=True
+        )
+
+
+def _check_against_model(estimator: Any, model: keras.Model) -> None:
+    """The metadata must describe the model it sits beside: inputs and outputs."""
+    steps, features = estimator.input_shape_
+    expected_width = features * estimator.patch_size_
+    widths = [shape[-1] for shape in (tensor.shape for tensor in model.inputs) if len(shape) == 3]
+    if widths != [expected_width]:
+        raise ValueError(
+            f"{features} features in patches of {estimator.patch_size_} need a model input "
+            f"of width {expected_width}; the model takes {widths}"
+        )
+    if (steps is None) != (len(model.inputs) == 2):
+        raise ValueError("the model's mask input does not match the fitted layout")
+    outputs = int(model.outputs[0].shape[-1])
+    if isinstance(estimator, GRUClassifier):
+        n_classes = len(estimator.classes_)
+        expected = 1 if n_classes == 2 else n_classes
+        if outputs != expected:
+            raise ValueError(
+                f"{n_classes} classes need {expected} model output(s); the model has {outputs}"
+            )
+    elif outputs != estimator.n_outputs_:
+        raise ValueError(
+            f"{estimator.n_outputs_} targets need as many model outputs; the model has {outputs}"
+        )

@@ -16,17 +16,35 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
+from gru_search.exceptions import TrialProcessError
+from gru_search.lifeline import EXIT_GRACE_SECONDS, exit_with_parent, terminate_as_interrupt
+
+#: Seconds a child has to stop on its own after the parent's Ctrl-C before it is told to.
+_CTRL_C_SECONDS = 2.0
+
 
 @dataclass(frozen=True)
 class ChildTask:
-    """Everything a child needs to run its share of the study."""
+    """Everything a child needs to run its share of the study, but the share itself.
+
+    It is written to a file once per search, not sent through the pipe that starts each
+    child: a child that dies while starting never reads that pipe, and a parent writing
+    megabytes of data into it would block forever.
+    """
 
     search_params: dict[str, Any]
     storage_url: str
@@ -35,34 +53,77 @@ class ChildTask:
     X: Any
     y: Any
     sample_weight: Any
-    n_trials: int
-    timeout: float | None
-    sampler_seed: int
     callbacks: list[Any]
 
 
-def _child_main(task: ChildTask) -> None:
+@dataclass(frozen=True)
+class ChildShare:
+    """One child's part: trials, seconds and sampler seed."""
+
+    n_trials: int
+    timeout: float | None
+    sampler_seed: int
+
+
+def main_module_problem() -> str | None:
+    """Why spawned children could not start here, or None when they can.
+
+    ``spawn`` re-imports the main script in every child. A script read from standard
+    input (``python - < script.py``) has no file to re-import, so every child would die
+    while starting.
+    """
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None):
+        return None  # python -m package.module: imported by name
+    path = getattr(main, "__file__", None)
+    if path is None or os.path.isfile(path):
+        return None  # interactive sessions and notebooks have no file to re-run
+    return (
+        f"the main script {path!r} is not a file that a trial process can re-import "
+        "(a script piped into python?)"
+    )
+
+
+def _child_main(task_path: str, share: ChildShare, parent_pid: int, error_path: str) -> None:
     """Entry point of a child process (module level, so ``spawn`` can import it)."""
+    exit_with_parent(parent_pid)  # never outlive the search, even after its SIGKILL
+    try:
+        with open(task_path, "rb") as handle:
+            task: ChildTask = pickle.load(handle)
+        _run_share(task, share)
+    except BaseException as error:
+        if not isinstance(error, KeyboardInterrupt):
+            # the parent's error names this; the traceback is printed here as well
+            Path(error_path).write_text(f"{type(error).__name__}: {error}", encoding="utf-8")
+        raise
+
+
+def _run_share(task: ChildTask, share: ChildShare) -> None:
     from gru_search.search import GRUSearchCV, make_pruner, make_sampler, quiet_optuna
     from gru_search.storage import make_storage
+    from gru_search.trials import StopWhenHopeless
 
     search = GRUSearchCV(**task.search_params)
     space = task.setup.space
-    with quiet_optuna(search.verbose):
+    with quiet_optuna(search.verbose), terminate_as_interrupt():
         study = optuna.load_study(
             study_name=task.study_name,
             storage=make_storage(task.storage_url),
-            sampler=make_sampler(search.sampler, task.sampler_seed, parallel=False),
+            sampler=make_sampler(search.sampler, share.sampler_seed, parallel=False),
             pruner=make_pruner(search.pruner, space.training.pruning_warmup, space.training.epochs),
         )
         # on Ctrl-C Optuna marks the running trial FAIL; the parent decides what is next
         with contextlib.suppress(KeyboardInterrupt):
             study.optimize(
                 search._trial_function(task.setup, task.X, task.y, task.sample_weight),
-                n_trials=task.n_trials,
-                timeout=task.timeout,
+                n_trials=share.n_trials,
+                timeout=share.timeout,
                 catch=(Exception,),
-                callbacks=[search._trial_logger(space, task.setup.objective), *task.callbacks],
+                callbacks=[
+                    search._trial_logger(space, task.setup.objective),
+                    StopWhenHopeless(),
+                    *task.callbacks,
+                ],
                 gc_after_trial=False,
             )
 
@@ -78,66 +139,126 @@ def _finished(study: optuna.Study) -> int:
 def _fail_orphans(study: optuna.Study) -> None:
     """Trials a crashed child left RUNNING can never finish: mark them FAIL."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study._storage.set_trial_user_attr(
+            trial._trial_id, "fail_reason", "its trial process ended while it ran"
+        )
         study.tell(trial.number, state=TrialState.FAIL)
+
+
+def _stop(child: Any) -> None:
+    """Stop a child as Ctrl-C would, then harder: it never outlives this call."""
+    child.join(_CTRL_C_SECONDS)  # a terminal's Ctrl-C reached it too
+    if child.is_alive() and child.pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGINT)  # only this process was interrupted
+        child.join(EXIT_GRACE_SECONDS)
+    if child.is_alive():
+        child.terminate()
+        child.join(5)
+    if child.is_alive():
+        child.kill()
+        child.join()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"was killed by signal {name}{hint}"
+    return f"exited with status {code}"
+
+
+def _write_task(task: ChildTask, path: Path) -> None:
+    try:
+        with open(path, "wb") as handle:
+            pickle.dump(task, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        raise TrialProcessError(
+            "trial processes need the estimator, data and callbacks to be picklable, but "
+            f"pickling failed: {error}; trials_per_process=None runs the trials in this "
+            "process instead"
+        ) from None
 
 
 def optimize_in_children(
     study: optuna.Study,
-    storage_url: str,
-    make_task: Any,
+    task: ChildTask,
     *,
     n_trials: int | None,
     timeout: float | None,
     trials_per_process: int,
     base_seed: int,
-    log: Any,
+    log: Callable[[str], None],
+    hopeless: Callable[[optuna.Study], str | None],
 ) -> bool:
     """Run ``n_trials`` (or until ``timeout``) in successive children; True if interrupted.
 
-    ``make_task(n_trials, timeout, seed)`` builds each child's :class:`ChildTask`. Each
-    child gets its own sampler seed (``base_seed + index``), so children never repeat the
-    random start-up proposals of the ones before them, and a rerun repeats them all.
+    Each child gets its own sampler seed (``base_seed + index``), so children never repeat
+    the random start-up proposals of the ones before them, and a rerun repeats them all.
+    A child that dies before finishing a trial ends the search with a
+    :class:`~gru_search.exceptions.TrialProcessError` that says why; ``hopeless(study)``
+    returning a reason stops the search before another child starts. Ctrl-C or SIGTERM
+    stops the running child (it fails its trial) and returns True; no child outlives
+    this function.
     """
+    if problem := main_module_problem():
+        raise TrialProcessError(
+            f"cannot run trials in child processes: {problem}; save the script to a file, "
+            "or pass trials_per_process=None to run the trials in this process"
+        )
     context = multiprocessing.get_context("spawn")
     deadline = None if timeout is None else time.monotonic() + timeout
     remaining = n_trials
     index = 0
-    while remaining is None or remaining > 0:
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            break
-        share = trials_per_process if remaining is None else min(trials_per_process, remaining)
-        before = _finished(study)
-        child = context.Process(
-            target=_child_main,
-            args=(make_task(share, left, base_seed + index),),
-            name=f"gru-search-trials-{index}",
-        )
-        child.start()
-        try:
-            child.join()
-        except KeyboardInterrupt:
-            child.join()  # the child got the same Ctrl-C and fails its trial itself
-            _fail_orphans(study)
-            return True
-        if child.exitcode != 0:
-            log(
-                f"[gru-search] trial process {index} exited with {child.exitcode}; "
-                "its running trial is marked failed"
+    with tempfile.TemporaryDirectory(prefix="gru-search-trials-") as folder:
+        task_path = Path(folder) / "task.pickle"
+        _write_task(task, task_path)
+        while remaining is None or remaining > 0:
+            left = None if deadline is None else deadline - time.monotonic()
+            if (left is not None and left <= 0) or hopeless(study):
+                break
+            share = trials_per_process if remaining is None else min(trials_per_process, remaining)
+            before = _finished(study)
+            error_path = Path(folder) / f"error-{index}.txt"
+            child = context.Process(
+                target=_child_main,
+                args=(
+                    str(task_path),
+                    ChildShare(share, left, base_seed + index),
+                    os.getpid(),
+                    str(error_path),
+                ),
+                name=f"gru-search-trials-{index}",
             )
-            _fail_orphans(study)
-        done = _finished(study) - before
-        if done == 0 and child.exitcode != 0:
-            raise RuntimeError(
-                f"the trial process exited with {child.exitcode} before finishing any trial "
-                "(its error is printed above). Trial processes are started with 'spawn': a "
-                'script that runs the search must do so under `if __name__ == "__main__":`, '
-                "and the estimator, data and callbacks must be picklable; "
-                "trials_per_process=None runs the trials in this process instead"
-            )
-        if remaining is not None:
-            remaining -= done
-        index += 1
+            try:
+                with terminate_as_interrupt():
+                    child.start()
+                    child.join()
+            except KeyboardInterrupt:
+                _stop(child)
+                _fail_orphans(study)
+                return True
+            if child.exitcode != 0:
+                log(
+                    f"[gru-search] trial process {index} {_describe_exit(child.exitcode)}; "
+                    "its running trial is marked failed"
+                )
+                _fail_orphans(study)
+            done = _finished(study) - before
+            if done == 0 and child.exitcode != 0:
+                reason = error_path.read_text(encoding="utf-8") if error_path.is_file() else ""
+                raise TrialProcessError(
+                    f"the trial process {_describe_exit(child.exitcode)} before finishing "
+                    "any trial"
+                    + (f": {reason}" if reason else " (its error is printed above)")
+                    + ". Trial processes are started with 'spawn': a script that runs the "
+                    'search must do so under `if __name__ == "__main__":`, and the '
+                    "estimator, data and callbacks must be picklable; "
+                    "trials_per_process=None runs the trials in this process instead"
+                )
+            if remaining is not None:
+                remaining -= done
+            index += 1
     return False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import json
@@ -23,6 +24,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gru_search.data import check_sequences
+from gru_search.estimators import check_targets, checked_sample_weight
+from gru_search.exceptions import SearchFailedError, StudyMismatchError
 from gru_search.finalists import (
     FinalistScore,
     cross_validate_trial,
@@ -33,6 +36,7 @@ from gru_search.finalists import (
 from gru_search.recycling import (
     ChildTask,
     copy_to_memory,
+    main_module_problem,
     optimize_in_children,
     temporary_storage_url,
 )
@@ -40,8 +44,11 @@ from gru_search.spaces import SearchSpace, load_space
 from gru_search.storage import make_storage, release_connections
 from gru_search.trials import (
     Objective,
+    StopWhenHopeless,
     TrainingDivergedError,
+    all_failed_message,
     best_trial,
+    hopeless_reason,
     refit_params,
     run_trial,
 )
@@ -51,10 +58,6 @@ SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", "successive_halving", "none")
 #: Study user attribute holding the space and task a study was created with.
 STUDY_SPEC_KEY = "gru_search_spec"
-
-
-class StudyMismatchError(ValueError):
-    """An existing study was created for a different space or task."""
 
 
 def make_sampler(sampler: str | optuna.samplers.BaseSampler, seed: int | None, parallel: bool):
@@ -94,9 +97,44 @@ def make_pruner(pruner: str | optuna.pruners.BasePruner | None, warmup: int, epo
     raise ValueError(f"unknown pruner {pruner!r}; expected one of {', '.join(PRUNERS)}")
 
 
-def study_spec(space: SearchSpace, task: str, objective: Objective) -> dict[str, Any]:
+def study_spec(
+    space: SearchSpace, task: str, objective: Objective, validation: str | None = None
+) -> dict[str, Any]:
     """What must agree between a study and whoever adds trials to it."""
-    return {"space": space.to_dict(), "task": task, "metric": objective.name}
+    spec = {"space": space.to_dict(), "task": task, "metric": objective.name}
+    if validation is not None:
+        spec["validation"] = validation
+    return spec
+
+
+def describe_validation_scheme(cv: Any, validation_fraction: float) -> str:
+    """How trials are validated, as stored with a study: ``holdout-0.2``, ``5-fold``, ..."""
+    if cv is None:
+        return f"holdout-{validation_fraction:g}"
+    if isinstance(cv, int) and not isinstance(cv, bool):
+        return f"{cv}-fold"
+    return repr(cv)
+
+
+def finished_trial_count(study: optuna.Study) -> int:
+    """Trials that ran to an end (complete, pruned or failed); queued ones do not count."""
+    states = (
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.PRUNED,
+        optuna.trial.TrialState.FAIL,
+    )
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def session_seed(seed: int, study: optuna.Study) -> int:
+    """The sampler seed of this session: ``seed`` for a new study, another on resume.
+
+    A resumed study reseeded with the same value would propose its first trials again;
+    offsetting by the number of finished trials keeps a rerun reproducible and every
+    session's proposals new.
+    """
+    finished = finished_trial_count(study)
+    return seed if finished == 0 else (seed + 1_000_003 * finished) % _MAX_SEED
 
 
 def open_study(
@@ -138,12 +176,14 @@ def spec_conflicts(stored: dict[str, Any], given: dict[str, Any]) -> list[str]:
     """Keys of a study spec (space, task, metric, data) on which two specs disagree.
 
     ``data`` is compared only when both name it: a search started from Python holds its
-    data in memory and records none.
+    data in memory and records none. ``validation`` (hold-out or K folds) is compared when
+    both record it (studies created before it was recorded do not): scores of a hold-out
+    and of a cross-validation do not rank against each other.
     """
     stored, given = json.loads(json.dumps(stored)), json.loads(json.dumps(given))
     differing = []
-    for key in ("space", "task", "metric", "data"):
-        if key == "data" and (stored.get(key) is None or given.get(key) is None):
+    for key in ("space", "task", "metric", "data", "validation"):
+        if key in ("data", "validation") and (stored.get(key) is None or given.get(key) is None):
             continue
         if stored.get(key) != given.get(key):
             differing.append(key)
@@ -357,16 +397,20 @@ default="hyperband"
                 return
             params = trial.user_attrs.get("estimator_params", trial.params)
             shown = ", ".join(f"{k}={v}" for k, v in params.items() if k != "epochs")
-            seconds = trial.user_attrs.get("train_seconds", float("nan"))
+            seconds = trial.user_attrs.get("train_seconds")
+            took = "" if seconds is None else f" in {seconds:.1f}s"
             value = "" if trial.value is None else f" {objective.name}={trial.value:.4f}"
+            if trial.state == optuna.trial.TrialState.FAIL:
+                reason = trial.user_attrs.get("fail_reason", "no reason recorded")
+                value = f" ({reason})"
             try:
                 leader = best_trial(study)
                 best = f" (best {leader.value:.4f} #{leader.number})"
             except ValueError:
                 best = ""
             self._log(
-                f"[gru-search] trial {trial.number} {trial.state.name.lower()}{value} "
-                f"in {seconds:.1f}s{best}: {shown}"
+                f"[gru-search] trial {trial.number} {trial.state.name.lower()}{value}"
+                f"{took}{best}: {shown}"
             )
 
         return report
@@ -394,6 +438,8 @@ default="hyperband"
         self
         """
         setup = self._setup(X, y)
+        if sample_weight is not None:
+            checked_sample_weight(sample_weight, len(X))
         callbacks = list(callbacks or [])
         with quiet_optuna(self.verbose):
             if not self._resolved_trials_per_process():
@@ -426,9 +472,11 @@ default="hyperband"
         """Validate the inputs and fix the space, objective, splits and seeds."""
         space = load_space(self.space)
         self._n_finalists(space)  # fail on a bad value before any trial
-        check_sequences(X, estimator_name=type(self).__name__)  # fail before any trial
+        # fail here, once and with the reason, on what every trial would fail on
+        check_sequences(X, estimator_name=type(self).__name__)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+        check_targets(self.estimator, y)
         scoring = self.scoring if self.scoring is not None else space.training.metric
         objective = Objective.create(scoring, self.estimator)
         rng = check_random_state(self.random_state)
@@ -455,10 +503,14 @@ default="hyperband"
         **storage_options: Any,
     ) -> optuna.Study:
         space = setup.space
+        validation = describe_validation_scheme(self.cv, self.validation_fraction)
         study = open_study(
             storage=make_storage(storage or self.storage, **storage_options),
             study_name=self.study_name,
-            spec={**study_spec(space, setup.task, setup.objective), **(extra_spec or {})},
+            spec={
+                **study_spec(space, setup.task, setup.objective, validation),
+                **(extra_spec or {}),
+            },
             direction=setup.objective.direction,
             sampler=make_sampler(self.sampler, setup.sampler_seed, parallel=self.n_jobs != 1),
             pruner=make_pruner(self.pruner, space.training.pruning_warmup, space.training.epochs),
@@ -466,6 +518,16 @@ default="hyperband"
         if not study.trials:
             for point in space.start_points:
                 study.enqueue_trial(point, skip_if_exists=True)
+        elif finished := finished_trial_count(study):
+            counts = collections.Counter(t.state.name.lower() for t in study.trials)
+            self._log(
+                f"[gru-search] resuming study {study.study_name!r} with {finished} finished "
+                "trials ("
+                + ", ".join(f"{counts[s]} {s}" for s in ("complete", "pruned", "fail") if counts[s])
+                + "); new trials are sampled with a new seed"
+            )
+            seed = session_seed(setup.sampler_seed, study)
+            study.sampler = make_sampler(self.sampler, seed, parallel=self.n_jobs != 1)
         return study
 
     def _trial_function(
@@ -525,10 +587,15 @@ default="hyperband"
                 timeout=self.timeout,
                 n_jobs=self.n_jobs,
                 catch=(Exception,),  # one broken trial fails alone; the study goes on
-                callbacks=[self._trial_logger(setup.space, setup.objective), *callbacks],
+                callbacks=[
+                    self._trial_logger(setup.space, setup.objective),
+                    StopWhenHopeless(),
+                    *callbacks,
+                ],
                 gc_after_trial=False,  # run_trial clears the Keras session and collects
                 show_progress_bar=self.progress_bar,
             )
+            self._log_if_hopeless(study)
         except KeyboardInterrupt:
             self.interrupted_ = True
             self._log(
@@ -550,7 +617,12 @@ default="hyperband"
             self.n_trials is not None and self.n_trials > 20
         )
         in_memory_or_url = self.storage is None or isinstance(self.storage, str)
-        return 20 if long_study and self.n_jobs == 1 and in_memory_or_url else None
+        if not (long_study and self.n_jobs == 1 and in_memory_or_url):
+            return None
+        if problem := main_module_problem():
+            self._log(f"[gru-search] trials run in this process: {problem}")
+            return None
+        return 20
 
     def _optimize_in_children(
         self,
@@ -571,32 +643,27 @@ default="hyperband"
             "n_jobs": 1,
             "storage": storage_url,
         }
-
-        def make_task(share: int, timeout: float | None, seed: int) -> ChildTask:
-            return ChildTask(
-                child_params,
-                storage_url,
-                study.study_name,
-                setup,
-                X,
-                y,
-                sample_weight,
-                share,
-                timeout,
-                seed,
-                callbacks,
-            )
-
+        task = ChildTask(
+            child_params, storage_url, study.study_name, setup, X, y, sample_weight, callbacks
+        )
         self.interrupted_ = optimize_in_children(
             study,
-            storage_url,
-            make_task,
+            task,
             n_trials=n_trials,
             timeout=self.timeout,
             trials_per_process=self._resolved_trials_per_process() or 20,
-            base_seed=setup.sampler_seed,
+            base_seed=session_seed(setup.sampler_seed, study),
             log=self._log,
+            hopeless=hopeless_reason,
         )
+        self._log_if_hopeless(study)
+
+    def _log_if_hopeless(self, study: optuna.Study) -> None:
+        if reason := hopeless_reason(study):
+            self._log(
+                f"[gru-search] stopped: the first {finished_trial_count(study)} trials all "
+                f"failed with: {reason}"
+            )
 
     def _conclude(
         self, study: optuna.Study, setup: SearchSetup, X: Any, y: Any, sample_weight: Any = None
@@ -612,12 +679,7 @@ default="hyperband"
             self.interrupted_ = False
         completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not completed:
-            failures = [t.user_attrs.get("fail_reason") for t in study.trials]
-            raise RuntimeError(
-                f"no trial of study {study.study_name!r} completed ({len(study.trials)} "
-                f"trials; {sum(f is not None for f in failures)} diverged). Check the data "
-                "and the space, or give the search more time."
-            )
+            raise SearchFailedError(all_failed_message(study))
         self.best_trial_ = self._select(study, setup, X, y, sample_weight)
         self.leaderboard_ = leaderboard(study)
         self.best_score_ = float(self.best_trial_.value)

@@ -34,14 +34,20 @@ parameters (``n_layers=2, units_0=64, units_1=32`` becomes ``units=(64, 32)``).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
 
-from gru_search.cells import VARIANTS
+from gru_search.estimators import parameter_constraints
+from gru_search.exceptions import SpaceError
 
 #: Folder of the spaces shipped with the package (``load_space("quick")``). In a checkout it
 #: is a link to the top-level ``search_spaces/``; wheels carry the files themselves.
@@ -66,12 +72,23 @@ ESTIMATOR_PARAMS = (
     "patch_size",
     "jit_compile",
 )
-_FRACTIONS = ("dropout", "recurrent_dropout")
 _METRICS_MINIMIZED = ("loss",)
+_CONSTRAINTS = parameter_constraints()
 
-
-class SpaceError(ValueError):
-    """A search-space file that does not validate; the message names file, key and rule."""
+#: Upper bounds a space may not exceed: larger values exhaust memory or time long before
+#: they could win (the estimators themselves accept them, for whoever really means it).
+LIMITS = {
+    "n_layers": 16,
+    "units": 4096,
+    "head_units": 4096,
+    "epochs": 100_000,
+    "batch_size": 65_536,
+}
+#: A space file larger than this is refused unread.
+MAX_FILE_BYTES = 1024 * 1024
+#: Values a parsed space document may hold, counting every use of a YAML alias: a few
+#: hundred are real; an alias "bomb" expands to billions.
+MAX_DOCUMENT_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -263,6 +280,30 @@ def _param_dict(param: Param) -> dict[str, Any]:
     return data
 
 
+def _sorted_options(match: re.Match) -> str:
+    options = sorted(option.strip().strip("'") for option in match.group(1).split(","))
+    return f"one of {', '.join(options)}"
+
+
+def _contains(param: Param, value: Any) -> bool:
+    """Whether ``param`` can draw ``value`` (what Optuna would accept for it)."""
+    if isinstance(param, CategoricalParam):
+        # True == 1 in Python; a space that offers 1 does not offer true
+        return any(
+            value == choice and isinstance(value, bool) == isinstance(choice, bool)
+            for choice in param.choices
+        )
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(param, IntParam):
+        return (
+            isinstance(value, int)
+            and param.low <= value <= param.high
+            and ((value - param.low) % param.step == 0)
+        )
+    return math.isfinite(value) and param.low <= value <= param.high
+
+
 def _renamed(param: Param, name: str) -> Param:
     from dataclasses import replace
 
@@ -293,6 +334,7 @@ class _Parser:
             raise self.fail(key, f"unknown key(s) {unknown}; expected only {', '.join(allowed)}")
 
     def space(self, data: Any) -> SearchSpace:
+        _check_document_size(data, self.source)
         if not isinstance(data, Mapping):
             raise SpaceError(
                 f"{self.source}: the document must be a mapping with keys name, layers, "
@@ -316,8 +358,11 @@ class _Parser:
                 raise self.fail(f"layers.{required}", "missing required key")
         depth = self.param("n_layers", layers["count"], "layers.count")
         units = self.param("units", layers["units"], "layers.units")
-        self.check_positive_ints(depth, "layers.count")
-        self.check_positive_ints(units, "layers.units")
+        self.check_positive_ints(depth, "layers.count", LIMITS["n_layers"])
+        self.check_positive_ints(units, "layers.units", LIMITS["units"])
+        description = data.get("description", "")
+        if not isinstance(description, str):
+            raise self.fail("description", f"expected text, got {type(description).__name__}")
 
         params = []
         for key, spec in self.mapping(data.get("params") or {}, "params").items():
@@ -343,7 +388,7 @@ class _Parser:
         training = self.training(data.get("training") or {})
         space = SearchSpace(
             name=name,
-            description=str(data.get("description", "")).strip(),
+            description=description.strip(),
             depth=depth,
             units=units,
             params=tuple(params),
@@ -363,21 +408,39 @@ class _Parser:
             )
 
     def check_value(self, name: str, value: Any, where: str) -> None:
-        if name == "cell" and value not in VARIANTS:
-            raise self.fail(
-                where, f"unknown variant {value!r}; expected one of {', '.join(VARIANTS)}"
-            )
-        if name in _FRACTIONS and not (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
-        ):
-            raise self.fail(where, f"{name} must lie in [0, 1), got {value!r}")
+        """``value`` must satisfy the estimator's own constraint and the space's limit."""
+        if name in ("n_layers", "units") or name.startswith("units_"):
+            self.check_count(value, where, LIMITS["units" if name != "n_layers" else name])
+            return
+        if name == "head_units":
+            widths = value if isinstance(value, (list, tuple)) else None
+            if widths is None:
+                raise self.fail(where, f"head_units must be a list of widths, got {value!r}")
+            for width in widths:
+                self.check_count(width, where, LIMITS["head_units"])
+            return
+        constraint = _CONSTRAINTS.get(name)
+        if constraint is None:
+            return
+        try:
+            validate_parameter_constraints({name: constraint}, {name: value}, caller_name="")
+        except InvalidParameterError as error:
+            rule = str(error).split(" must be ", 1)[-1].split(". Got ")[0]
+            rule = re.sub(r"a str among \{([^}]*)\}", _sorted_options, rule)
+            raise self.fail(where, f"{name} must be {rule}; got {value!r}") from None
+        if name in LIMITS and value > LIMITS[name]:
+            raise self.fail(where, f"{name} {value} exceeds this space limit of {LIMITS[name]}")
 
-    def check_positive_ints(self, param: Param, where: str) -> None:
+    def check_count(self, value: Any, where: str, limit: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+            raise self.fail(where, f"expected an integer from 1 to {limit}, got {value!r}")
+
+    def check_positive_ints(self, param: Param, where: str, limit: int) -> None:
         values = param.choices if isinstance(param, CategoricalParam) else (param.low, param.high)
         if isinstance(param, FloatParam) or any(
-            isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
+            isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= limit for v in values
         ):
-            raise self.fail(where, f"expected positive integers, got {_param_dict(param)}")
+            raise self.fail(where, f"expected integers from 1 to {limit}, got {_param_dict(param)}")
 
     def param(self, name: str, spec: Any, where: str) -> Param:
         spec = self.mapping(spec, where)
@@ -461,15 +524,16 @@ class _Parser:
         warmup = spec.get("pruning_warmup", min(TrainingSettings.pruning_warmup, epochs))
         finalists = spec.get("finalists", TrainingSettings.finalists)
         folds = spec.get("finalist_folds", TrainingSettings.finalist_folds)
-        for key, value, least in (
-            ("epochs", epochs, 1),
-            ("pruning_warmup", warmup, 1),
-            ("finalists", finalists, 1),
-            ("finalist_folds", folds, 2),
+        for key, value, least, most in (
+            ("epochs", epochs, 1, LIMITS["epochs"]),
+            ("pruning_warmup", warmup, 1, LIMITS["epochs"]),
+            ("finalists", finalists, 1, 100),
+            ("finalist_folds", folds, 2, 100),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                expected = "a positive integer" if least == 1 else f"an integer >= {least}"
-                raise self.fail(f"training.{key}", f"expected {expected}, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+                raise self.fail(
+                    f"training.{key}", f"expected an integer from {least} to {most}, got {value!r}"
+                )
         if warmup > epochs:
             raise self.fail(
                 "training.pruning_warmup", f"({warmup}) exceeds training.epochs ({epochs})"
@@ -509,7 +573,12 @@ class _Parser:
             if "n_layers" not in point:
                 raise self.fail(f"{where}.n_layers", "missing required key")
             n_layers = point["n_layers"]
-            expected = {"n_layers", *(f"units_{i}" for i in range(int(n_layers)))}
+            if not _contains(space.depth, n_layers):
+                raise self.fail(
+                    f"{where}.n_layers",
+                    f"{n_layers!r} is outside layers.count {_param_dict(space.depth)}",
+                )
+            expected = {"n_layers", *(f"units_{i}" for i in range(n_layers))}
             expected |= {p.name for p in space.params if _active(p, point)}
             missing = sorted(expected - set(point))
             unknown = sorted(set(point) - expected)
@@ -520,7 +589,14 @@ class _Parser:
                     + (f"; missing {missing}" if missing else "")
                     + (f"; unexpected {unknown}" if unknown else ""),
                 )
+            distributions = {p.name: p for p in space.params}
             for key, value in point.items():
+                param = space.units if key.startswith("units_") else distributions.get(key)
+                if param is not None and not _contains(param, value):
+                    raise self.fail(
+                        f"{where}.{key}",
+                        f"{value!r} is outside the space's {_param_dict(param)}",
+                    )
                 self.check_value(key, value, f"{where}.{key}")
             points.append(
                 tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in point.items())
@@ -564,7 +640,37 @@ def load_space(name_or_path: str | Path | SearchSpace) -> SearchSpace:
             f"spaces ({', '.join(shipped)})"
         )
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SpaceError(
+                f"{path}: {size} bytes; a space file is at most {MAX_FILE_BYTES} bytes"
+            )
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise SpaceError(f"{path}: not valid YAML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpaceError(f"{path}: cannot read the file: {error}") from None
     return SearchSpace.from_dict(data, source=str(path))
+
+
+def _check_document_size(data: Any, source: str) -> None:
+    """Refuse documents that expand past :data:`MAX_DOCUMENT_NODES` values.
+
+    YAML aliases let a file of a few lines describe billions of values; counting every
+    use of every alias (and stopping at the limit) finds that before anything expands it.
+    """
+    budget = MAX_DOCUMENT_NODES
+    pending = [data]
+    while pending:
+        budget -= 1
+        if budget < 0:
+            raise SpaceError(
+                f"{source}: the document expands to more than {MAX_DOCUMENT_NODES} values "
+                "(YAML aliases repeated?); a search space needs a few hundred at most"
+            )
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)

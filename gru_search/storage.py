@@ -15,17 +15,37 @@ from typing import Any
 
 import optuna
 
+from gru_search.exceptions import StorageError
+
 SQLITE_BUSY_TIMEOUT = 60.0
 #: Seconds between heartbeats of a running trial on an RDB storage.
 HEARTBEAT_INTERVAL = 20
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL, or None for other URLs and in-memory SQLite."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url[len(prefix) :] in ("", ":memory:"):
+def _parsed(url: str) -> Any:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
         return None
-    return Path(url[len(prefix) :])
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite database, whatever its driver (``sqlite+pysqlite``)."""
+    parsed = _parsed(url)
+    return parsed is not None and parsed.get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (any driver), or None for other URLs and in-memory SQLite."""
+    parsed = _parsed(url)
+    if parsed is None or parsed.get_backend_name() != "sqlite":
+        return None
+    if parsed.database in (None, "", ":memory:") or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database)
 
 
 def make_storage(
@@ -58,12 +78,19 @@ def make_storage(
             grace_period=grace_period or 3 * heartbeat_interval,
             heartbeat_stale_trial_callback=retry,
         )
+    if _parsed(storage) is None:
+        raise StorageError(
+            f"cannot open storage {redact(storage)}: not a database URL; expected e.g. "
+            "sqlite:///study.db or postgresql://user:password@host/db"
+        )
     path = sqlite_path(storage)
     if path is not None:
         if not path.parent.is_dir():
             raise StorageError(
                 f"cannot open storage {storage}: folder {path.parent} does not exist"
             )
+        if path.is_dir():
+            raise StorageError(f"cannot open storage {storage}: {path} is a folder, not a file")
         connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -95,14 +122,21 @@ def release_connections(storage: Any) -> None:
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced by ***, for messages and logs."""
+    """The URL with any password replaced by ***, for messages and logs.
+
+    SQLAlchemy's own rendering where it parses the URL (a password given as a query
+    parameter, ``?password=``, is hidden too); a plain text fallback where it does not.
+    """
+    parsed = _parsed(url)
+    if parsed is not None:
+        if parsed.password is None and "password" not in parsed.query:
+            return url  # nothing to hide: keep it as the user wrote it
+        if "password" in parsed.query:
+            parsed = parsed.update_query_dict({"password": "***"})
+        return parsed.render_as_string(hide_password=True)
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url
     credentials, _, host = rest.rpartition("@")
     user, has_password, _ = credentials.partition(":")
     return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
-
-
-class StorageError(ValueError):
-    """A storage URL that cannot be opened; the message names it and why."""

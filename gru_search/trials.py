@@ -6,6 +6,7 @@ trials without the meta-estimator around them.
 
 from __future__ import annotations
 
+import collections
 import gc
 import math
 import os
@@ -65,6 +66,15 @@ class Objective:
         is_classifier = getattr(estimator, "_task", "classification") == "classification"
         if metric is None:
             metric = "accuracy" if is_classifier else "r2"
+        if (kind := metric_task(metric)) and kind != (
+            "classification" if is_classifier else "regression"
+        ):
+            raise ValueError(
+                f"metric {metric!r} scores {kind}, but {type(estimator).__name__} does "
+                f"{'classification' if is_classifier else 'regression'}; leave the space's "
+                "training.metric out (accuracy or r2 by task) or name a "
+                f"{'classification' if is_classifier else 'regression'} metric"
+            )
         loss_name = "neg_log_loss" if is_classifier else "neg_mean_squared_error"
         loss = check_scoring(estimator, scoring=loss_name)
         if metric == "loss":
@@ -82,6 +92,26 @@ class Objective:
         """The objective and the validation loss from one prediction of ``X``."""
         with estimator._reusing_predictions():
             return self(estimator, X, y), self.validation_loss(estimator, X, y)
+
+
+def metric_task(metric: str) -> str | None:
+    """``"classification"`` or ``"regression"``: what a scikit-learn scorer can score.
+
+    None for ``"loss"`` (either task) and for scorers this cannot tell.
+    """
+    if metric == "loss":
+        return None
+    from sklearn.metrics import get_scorer
+
+    scorer = get_scorer(metric)
+    module = getattr(getattr(scorer, "_score_func", None), "__module__", "") or ""
+    response = getattr(scorer, "_response_method", "predict")
+    needs_scores = response != "predict"  # probabilities or decision values: classes
+    if "._classification" in module or "._ranking" in module or needs_scores:
+        return "classification"
+    if "._regression" in module:
+        return "regression"
+    return None
 
 
 class EpochReporter(keras.callbacks.Callback):
@@ -166,6 +196,51 @@ def run_trial(
     user attributes record its estimator parameters, parameter count, fused-kernel flag,
     per-epoch seconds, best epoch and training seconds (optuna-dashboard shows them).
     """
+    start = time.perf_counter()
+    try:
+        return _train_and_score(
+            trial,
+            space=space,
+            estimator=estimator,
+            X=X,
+            y=y,
+            splits=splits,
+            objective=objective,
+            sample_weight=sample_weight,
+            random_state=random_state,
+            clear_session=clear_session,
+            start=start,
+        )
+    except optuna.TrialPruned:
+        raise
+    except Exception as error:
+        # stored on the trial (the dashboard shows it) and printed by the trial logger
+        if "fail_reason" not in trial.user_attrs:
+            trial.set_user_attr("fail_reason", describe_error(error))
+        trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
+        raise
+
+
+def describe_error(error: BaseException) -> str:
+    """One line: the exception's type and the first line of its message."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
+def _train_and_score(
+    trial: optuna.Trial,
+    *,
+    space: SearchSpace,
+    estimator: Any,
+    X: Any,
+    y: Any,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    objective: Objective,
+    sample_weight: Any,
+    random_state: int | None,
+    clear_session: bool,
+    start: float,
+) -> float:
     params = space.sample(trial)
     candidate = clone(estimator).set_params(**params)
     if random_state is not None and estimator.get_params().get("random_state") is None:
@@ -175,7 +250,6 @@ def run_trial(
     trial.set_user_attr("estimator_params", _jsonable(params))
     trial.set_user_attr("cell", config.cell)
     trial.set_user_attr("fused_kernel", config.uses_fused_kernel)
-    start = time.perf_counter()
     fold_values, fold_losses, best_epochs, epoch_seconds = [], [], [], []
     try:
         for fold, (train_rows, val_rows) in enumerate(splits):
@@ -217,6 +291,62 @@ def run_trial(
     trial.set_user_attr("validation_loss", float(np.mean(fold_losses)))
     trial.set_user_attr("best_epoch", round(float(np.median(best_epochs))))
     return float(np.mean(fold_values))
+
+
+#: Failed trials, all for the same reason and with nothing finished, that stop a search.
+HOPELESS_AFTER = 3
+
+
+def failure_reasons(study: optuna.Study) -> collections.Counter[str]:
+    """How often each ``fail_reason`` occurs among the study's failed trials."""
+    failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+    return collections.Counter(
+        t.user_attrs.get("fail_reason", "no reason recorded (the process may have died)")
+        for t in failed
+    )
+
+
+def hopeless_reason(study: optuna.Study) -> str | None:
+    """The reason, when the study's first trials all failed alike and none finished.
+
+    :data:`HOPELESS_AFTER` failed trials with one and the same reason, and no completed or
+    pruned trial, mean every trial will fail the same way (a bad target, a parameter the
+    estimator rejects); running the rest would only repeat the error.
+    """
+    finished = study.get_trials(
+        deepcopy=False,
+        states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED),
+    )
+    if finished:
+        return None
+    reasons = failure_reasons(study)
+    if sum(reasons.values()) >= HOPELESS_AFTER and len(reasons) == 1:
+        return next(iter(reasons))
+    return None
+
+
+class StopWhenHopeless:
+    """Optuna callback: stop the study once :func:`hopeless_reason` finds a reason."""
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state == optuna.trial.TrialState.FAIL and hopeless_reason(study):
+            study.stop()
+
+
+def all_failed_message(study: optuna.Study) -> str:
+    """One line for a study in which no trial completed: counts and the commonest reason."""
+    reasons = failure_reasons(study)
+    total = len(study.trials)
+    if not reasons:
+        return (
+            f"no trial of study {study.study_name!r} completed ({total} trials, none failed: "
+            "all were pruned or stopped); give the search more time or a gentler pruner"
+        )
+    reason, count = reasons.most_common(1)[0]
+    return (
+        f"every trial of study {study.study_name!r} failed ({sum(reasons.values())} of "
+        f"{total}); the most common reason ({count}): {reason}"
+    )
 
 
 def refit_params(space: SearchSpace, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:

@@ -36,10 +36,6 @@ from optuna.trial import TrialState
 POLL_SECONDS = 2.0
 
 
-class WorkerError(ValueError):
-    """A worker cannot join: missing study, unreachable storage, different space or task."""
-
-
 class WorkerStopped(Exception):  # noqa: N818 - a signal, not an error
     """Raised inside a running trial when SIGTERM or SIGINT arrives."""
 

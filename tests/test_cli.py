@@ -218,3 +218,202 @@ def test_every_subcommand_has_help(command, capsys):
         main([command, "--help"])
     assert exit_.value.code == 0
     assert f"usage: gru-search {command}" in capsys.readouterr().out
+
+
+def _write_bad_files(folder):
+    """The broken inputs users actually produce, written into ``folder``."""
+    (folder / "empty.npz").write_bytes(b"")
+    np.save(folder / "single.npy", np.zeros((3, 4)))
+    (folder / "single.npy").rename(folder / "renamed.npz")
+    np.savez(folder / "scalars.npz", X_train=np.array(1.0), y_train=np.array(2))
+    np.savez(folder / "mismatch.npz", X_train=np.zeros((5, 4)), y_train=np.zeros(3))
+    # a member whose .npy header claims to be enormous (numpy refuses to parse it)
+    import zipfile
+
+    header = b"\x93NUMPY\x01\x00" + (65535).to_bytes(2, "little") + b"{" + b" " * 20
+    with zipfile.ZipFile(folder / "huge-header.npz", "w") as archive:
+        archive.writestr("X_train.npy", header)
+        archive.writestr("y_train.npy", header)
+    (folder / "a-file").write_text("not a folder")
+    (folder / "db-folder").mkdir()
+    rows = [
+        {"series": s, "time": t, "value": float(t), "target": s % 2}
+        for s in range(4)
+        for t in (0, 1)
+    ]
+    pd.DataFrame([*rows, rows[0]]).to_csv(folder / "duplicates.csv", index=False)
+    mixed = pd.DataFrame(rows).assign(part=["train", "test"] * 4)
+    mixed.to_csv(folder / "mixed-split.csv", index=False)
+
+
+USER_MISTAKES = [
+    (["run", "--data", "empty.npz"], "empty.npz: cannot read it as an .npz archive"),
+    (["run", "--data", "renamed.npz"], "renamed.npz: a single .npy array"),
+    (["run", "--data", "scalars.npz"], "X_train has shape (); expected"),
+    (["run", "--data", "mismatch.npz"], "X_train has 5 samples but y_train has 3"),
+    (["run", "--data", "huge-header.npz"], "array X_train cannot be read safely"),
+    (["run", "--data", "duplicates.csv"], "repeat a (series, time) pair, e.g. series 0"),
+    (["run", "--data", "mixed-split.csv", "--split", "part"], "series 0 has rows in more than one"),
+    (["run", "--out", "a-file"], "--out a-file is a file"),
+    (["run", "--storage", "sqlite:///db-folder"], "db-folder is a folder, not a file"),
+    (["run", "--storage", "not a url"], "not a database URL"),
+    (
+        ["run", "--workers", "2", "--storage", "sqlite+pysqlite:///s.db"],
+        "2 workers need a storage that several processes can write at once",
+    ),
+    (["dashboard", "--port", "70000", "--storage", "sqlite:///x.db"], "expected a port from 1"),
+    (
+        ["predict", "--model", ".", "--data", "duplicates.csv", "--output", "duplicates.csv"],
+        "is one of the inputs",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), USER_MISTAKES, ids=[" ".join(a[0][:3]) for a in USER_MISTAKES]
+)
+def test_user_mistakes_get_one_line_and_exit_status_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_bad_files(tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own errors
+        status = exit_.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert {p: p.read_bytes() for p in before} == before  # nothing the user had changed
+
+
+def test_run_refuses_an_existing_folder_it_did_not_create(tmp_path, tiny_space, npz_data, capsys):
+    users = tmp_path / "project"
+    users.mkdir()
+    (users / "study.db").write_bytes(b"the user's own database")
+    (users / "leaderboard.csv").write_text("mine")
+    argv = ["run", "--data", str(npz_data), "--space", str(tiny_space), "--out", str(users)]
+    assert main([*argv, "--trials", "1"]) == 2
+    assert "was not created by gru-search run" in capsys.readouterr().err
+    assert (users / "study.db").read_bytes() == b"the user's own database"
+    assert (users / "leaderboard.csv").read_text() == "mine"
+
+
+def test_a_resumed_run_says_so_samples_anew_and_keeps_earlier_exports(
+    tmp_path, tiny_space, npz_data, capsys
+):
+    out = tmp_path / "run"
+    argv = [
+        "run",
+        "--data",
+        str(npz_data),
+        "--space",
+        str(tiny_space),
+        "--out",
+        str(out),
+        "--trials",
+        "3",
+        "--finalists",
+        "1",
+        "--trials-per-process",
+        "0",
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    first = capsys.readouterr()
+    assert "resuming" not in first.err
+    assert main(argv) == 0
+    second = capsys.readouterr()
+    assert "resuming study 'toy-tiny' with 3 finished trials" in second.err
+    import optuna
+
+    study = optuna.load_study(study_name="toy-tiny", storage=f"sqlite:///{out / 'study.db'}")
+    units = [t.params.get("units_0") for t in study.trials]
+    cells = [t.params.get("cell") for t in study.trials]
+    # a reseeded sampler would repeat the first session's draws exactly
+    assert list(zip(units[3:], cells[3:], strict=True)) != list(
+        zip(units[:3], cells[:3], strict=True)
+    ) or [t.params for t in study.trials[3:]] != [t.params for t in study.trials[:3]]
+    assert (out / "model").is_dir()
+    picked = read_metadata(out / "model")["origin"]["trial"]
+    kept = sorted(p.name for p in out.iterdir() if p.name.startswith("model-trial-"))
+    assert picked in range(6)
+    assert all(read_metadata(out / name)["origin"]["trial"] != picked for name in kept)
+
+
+def test_an_export_of_another_trial_is_moved_aside_not_replaced(tmp_path):
+    from gru_search import GRUClassifier, save
+    from gru_search.cli import _keep_previous_export
+
+    X = np.random.default_rng(0).normal(size=(12, 5))
+    clf = GRUClassifier(units=(2,), epochs=1, jit_compile=False).fit(X, np.arange(12) % 2)
+    save(clf, tmp_path / "model", origin={"trial": 4})
+    _keep_previous_export(tmp_path / "model", trial=4)  # the same trial: replaced later
+    assert (tmp_path / "model").is_dir()
+    _keep_previous_export(tmp_path / "model", trial=7)
+    assert not (tmp_path / "model").exists()
+    assert read_metadata(tmp_path / "model-trial-4")["origin"]["trial"] == 4
+
+
+def test_resuming_with_another_validation_scheme_is_refused(tmp_path, tiny_space, npz_data, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "--data", str(npz_data), "--space", str(tiny_space), "--out", str(out)]
+    quick = ["--trials", "1", "--finalists", "1", "--trials-per-process", "0", "--no-progress"]
+    assert main([*argv, *quick]) == 0
+    capsys.readouterr()
+    assert main([*argv, *quick, "--cv", "3"]) == 2
+    assert "different validation" in capsys.readouterr().err
+
+
+def test_predict_needs_no_labels_and_writes_series_ids(tmp_path, capsys):
+    from gru_search import GRUClassifier, save
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 6))
+    clf = GRUClassifier(units=(2,), epochs=1, jit_compile=False).fit(X, np.arange(16) % 2)
+    model = save(clf, tmp_path / "model")
+    rows = [{"series": f"s{s}", "time": t, "value": X[s, t]} for s in (5, 2, 9) for t in range(6)]
+    table = tmp_path / "unlabelled.csv"
+    pd.DataFrame(rows).to_csv(table, index=False)
+    output = tmp_path / "p.csv"
+    assert (
+        main(["predict", "--model", str(model), "--data", str(table), "--output", str(output)]) == 0
+    )
+    frame = pd.read_csv(output)
+    assert list(frame["series"]) == ["s5", "s2", "s9"]
+    np.testing.assert_array_equal(frame["prediction"], clf.predict(X[[5, 2, 9]]))
+
+    arrays = tmp_path / "unlabelled.npz"
+    np.savez(arrays, X=X[:4])
+    assert (
+        main(["predict", "--model", str(model), "--data", str(arrays), "--output", str(output)])
+        == 2
+    )
+    assert "exists; pass --force" in capsys.readouterr().err
+    argv = ["predict", "--model", str(model), "--data", str(arrays), "--output", str(output)]
+    assert main([*argv, "--force"]) == 0
+    frame = pd.read_csv(output)
+    assert list(frame["row"]) == [0, 1, 2, 3]
+    assert "score:" not in capsys.readouterr().out
+
+
+def test_dashboard_hides_the_password_and_warns_about_open_hosts(tmp_path, capsys):
+    import socket
+
+    url = "postgresql://someone:s3cret-word@127.0.0.1:9/studies"
+    assert main(["dashboard", "--storage", url]) == 2
+    err = capsys.readouterr().err
+    assert "s3cret-word" not in err and "someone:***@127.0.0.1:9" in err
+
+    database = tmp_path / "study.db"
+    import optuna
+
+    optuna.create_study(storage=f"sqlite:///{database}", study_name="s")
+    with socket.socket() as blocker:  # the port is taken: the server cannot start
+        blocker.bind(("0.0.0.0", 0))
+        port = blocker.getsockname()[1]
+        argv = ["dashboard", "--storage", f"sqlite:///{database}", "--host", "0.0.0.0"]
+        assert main([*argv, "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert "WARNING: serving on 0.0.0.0" in err and "CHANGE the studies" in err
+    assert "Address already in use" in err and "Traceback" not in err

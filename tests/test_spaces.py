@@ -116,13 +116,21 @@ _DELETE = object()
 
 BAD_SPACES = [
     ("low > high", _with("params.dropout.low", 0.5), r"params\.dropout: low \(0\.5\) is greater"),
-    ("unknown variant", _with("params.cell.choices", ["gru", "lstm"]), r"unknown variant 'lstm'"),
+    (
+        "unknown variant",
+        _with("params.cell.choices", ["gru", "lstm"]),
+        r"params\.cell\.choices: cell must be one of gru, gru1, .*; got 'lstm'",
+    ),
     ("unknown type", _with("params.dropout.type", "normal"), r"unknown distribution type"),
-    ("negative dropout", _with("params.dropout.low", -0.1), r"dropout must lie in \[0, 1\)"),
+    (
+        "negative dropout",
+        _with("params.dropout.low", -0.1),
+        r"dropout must be a float in the range \[0\.0, 1\.0\)",
+    ),
     (
         "dropout of 1",
         _with("params.dropout", _DELETE) | {"fixed": {"dropout": 1.0}},
-        r"fixed\.dropout: dropout must lie",
+        r"fixed\.dropout: dropout must be a float",
     ),
     ("both fixed and searched", _with("fixed", {"dropout": 0.1}), r"also under params"),
     ("missing key", _with("layers.units", _DELETE), r"layers\.units: missing required key"),
@@ -137,14 +145,22 @@ BAD_SPACES = [
     (
         "bad units",
         _with("layers.units", {"type": "float", "low": 1, "high": 2}),
-        r"layers\.units: expected positive integers",
+        r"layers\.units: expected integers from 1 to 4096",
     ),
     ("list choice", _with("params.cell.choices", [["gru"]]), r"not a number, string"),
     ("empty choices", _with("params.cell.choices", []), r"expected a non-empty list"),
     ("warm-up beyond budget", _with("training.pruning_warmup", 50), r"exceeds training\.epochs"),
     ("unknown metric", _with("training", {"metric": "accurracy"}), r"unknown metric"),
-    ("no finalists", _with("training.finalists", 0), r"training\.finalists: expected a positive"),
-    ("one fold", _with("training.finalist_folds", 1), r"finalist_folds: expected an integer >= 2"),
+    (
+        "no finalists",
+        _with("training.finalists", 0),
+        r"training\.finalists: expected an integer from 1 to 100",
+    ),
+    (
+        "one fold",
+        _with("training.finalist_folds", 1),
+        r"finalist_folds: expected an integer from 2 to 100",
+    ),
     (
         "wrong direction",
         _with("training", {"metric": "accuracy", "direction": "minimize"}),
@@ -186,3 +202,130 @@ def test_yaml_tags_that_would_run_code_are_refused(tmp_path):
     path.write_text("name: !!python/object/apply:os.system ['echo owned']\n")
     with pytest.raises(SpaceError, match="not valid YAML"):
         load_space(path)
+
+
+# What a user writes by mistake and every trial would otherwise fail on: refused at load,
+# checked against the estimator's own parameter constraints, with file, key and rule.
+ESTIMATOR_RULES = [
+    (
+        "negative epochs",
+        _with("fixed", {"batch_size": 16, "epochs": -5}),
+        r"fixed\.epochs: epochs must be an int",
+    ),
+    ("batch size as text", _with("fixed.batch_size", "16"), r"fixed\.batch_size: .*got '16'"),
+    (
+        "patch size 0",
+        _with("fixed", {"batch_size": 16, "patch_size": 0}),
+        r"fixed\.patch_size: .*got 0",
+    ),
+    (
+        "negative learning rate",
+        _with("params.learning_rate", {"type": "float", "low": -0.1, "high": 0.1}),
+        r"params\.learning_rate: learning_rate must be a float in the range \(0\.0, inf\)",
+    ),
+    (
+        "unknown pooling",
+        _with("fixed", {"batch_size": 16, "pooling": "max"}),
+        r"fixed\.pooling: .*one of last, mean",
+    ),
+    (
+        "a billion units",
+        _with("layers.units.choices", [8, 10**9]),
+        r"layers\.units\.choices: expected an integer from 1 to 4096",
+    ),
+    (
+        "a million layers",
+        _with("layers.count.high", 10**6),
+        r"layers\.count: expected an integer from 1 to 16",
+    ),
+    (
+        "huge batches",
+        _with("fixed.batch_size", 10**7),
+        r"fixed\.batch_size: batch_size 10000000 exceeds",
+    ),
+    (
+        "huge epochs",
+        _with("training.epochs", 10**9),
+        r"training\.epochs: expected an integer from 1 to 100000",
+    ),
+    (
+        "head units not a list",
+        _with("fixed", {"batch_size": 16, "head_units": 32}),
+        r"head_units must be a list",
+    ),
+    ("text as description", _with("description", ["a", "list"]), r"description: expected text"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "data", "message"), ESTIMATOR_RULES, ids=[c[0] for c in ESTIMATOR_RULES]
+)
+def test_values_every_trial_would_reject_are_refused_at_load(tmp_path, case, data, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpaceError, match=message) as caught:
+        load_space(path)
+    assert str(path) in str(caught.value)
+
+
+START_POINTS = [
+    ("depth of 1e8", {"n_layers": 100_000_000}, r"start_from\[0\]\.n_layers: 100000000 is outside"),
+    ("units not offered", {"units_0": 12}, r"start_from\[0\]\.units_0: 12 is outside"),
+    (
+        "learning rate outside",
+        {"learning_rate": 0.5},
+        r"start_from\[0\]\.learning_rate: 0\.5 is outside",
+    ),
+    ("variant not offered", {"cell": "ugrnn"}, r"start_from\[0\]\.cell: 'ugrnn' is outside"),
+    ("true for a number", {"dropout": True}, r"start_from\[0\]\.dropout: True is outside"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "message"), START_POINTS, ids=[c[0] for c in START_POINTS]
+)
+def test_start_points_outside_the_space_are_refused(case, change, message):
+    point = {"n_layers": 1, "units_0": 8, "cell": "gru", "dropout": 0.1, "learning_rate": 1e-3}
+    data = {**MINIMAL, "start_from": [{**point, **change}]}
+    with pytest.raises(SpaceError, match=message):
+        SearchSpace.from_dict(data)
+
+
+def test_a_yaml_alias_bomb_is_refused_without_expanding_it(tmp_path):
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    for where in ("description", "fixed"):
+        path = tmp_path / f"bomb-{where}.yaml"
+        body = "\n".join("  " + line for line in lines)
+        path.write_text(
+            f"name: bomb\n{where}:\n{body}\n"
+            "layers: {count: {type: int, low: 1, high: 1},\n"
+            "         units: {type: categorical, choices: [8]}}\n"
+        )
+        with pytest.raises(SpaceError, match="expands to more than 100000 values"):
+            load_space(path)
+
+
+def test_an_oversized_space_file_is_refused_unread(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("name: big\n" + "# padding\n" * 200_000)
+    with pytest.raises(SpaceError, match="a space file is at most"):
+        load_space(path)
+
+
+def test_spaces_validate_names_file_key_and_rule_and_exits_2(tmp_path, capsys):
+    from gru_search.cli import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(_with("fixed", {"batch_size": 16, "epochs": -5})))
+    assert main(["spaces", "validate", "default", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "valid: default" in captured.out
+    assert (
+        f"invalid: {path}: fixed.epochs: epochs must be an int in the range [1, inf); got -5"
+        in captured.err
+    )
+
+
+def test_the_default_space_names_no_metric_so_it_serves_both_tasks():
+    assert load_space("default").training.metric is None
