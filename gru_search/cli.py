@@ -8,6 +8,7 @@ Subcommands: ``run`` (search, export, report), ``export`` (refit a stored study'
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -936,8 +937,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
             os.environ[name] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    # SIGTERM stops a search as Ctrl-C does (trial processes stopped, trials failed
+    # cleanly); a worker has its own handlers, a dashboard server just ends
+    stops_cleanly = args.command in ("run", "export", "fit", "predict")
     try:
-        with terminate_as_interrupt():  # SIGTERM stops a run as Ctrl-C does
+        with terminate_as_interrupt() if stops_cleanly else contextlib.nullcontext():
             return args.handler(args)
     except (GRUSearchError, ValueError, OSError) as error:
         # our own errors say what to fix; ValueError: the estimators' checks of the data;

@@ -79,17 +79,21 @@ def _take_rows(inputs: Any, start: int, count: int) -> Any:
 
 def checked_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
     """Sample weights as float32; negative, NaN or infinite weights are refused."""
-    if sample_weight is not None:
-        raw = np.asarray(sample_weight, dtype=np.float64) if np.ndim(sample_weight) else None
-        if raw is not None and raw.ndim == 1 and len(raw) == n_samples:
-            bad = ~np.isfinite(raw) | (raw < 0)
-            if bad.any():
-                first = int(np.flatnonzero(bad)[0])
-                raise ValueError(
-                    f"sample_weight must be finite and >= 0; {int(bad.sum())} are not "
-                    f"(the first at index {first}: {raw[first]})"
-                )
-    return _check_sample_weight(sample_weight, np.empty((n_samples, 1)), dtype=np.float32)
+    placeholder = np.empty((n_samples, 1))
+    try:
+        weights = _check_sample_weight(sample_weight, placeholder, dtype=np.float64)
+    except ValueError as error:
+        if "NaN" in str(error) or "infinity" in str(error):
+            raise ValueError(f"sample_weight must be finite and >= 0: {error}") from None
+        raise
+    negative = weights < 0
+    if negative.any():
+        first = int(np.flatnonzero(negative)[0])
+        raise ValueError(
+            f"sample_weight must be finite and >= 0; {int(negative.sum())} are negative "
+            f"(the first at index {first}: {weights[first]})"
+        )
+    return weights.astype(np.float32)
 
 
 def validate_params(estimator: BaseEstimator) -> None:

@@ -678,6 +678,11 @@ default="hyperband"
         if not hasattr(self, "interrupted_"):
             self.interrupted_ = False
         completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not completed and self.interrupted_:
+            raise SearchFailedError(
+                f"the search was interrupted before any trial of study {study.study_name!r} "
+                "completed; nothing to refit"
+            )
         if not completed:
             raise SearchFailedError(all_failed_message(study))
         self.best_trial_ = self._select(study, setup, X, y, sample_weight)

@@ -151,7 +151,7 @@ class TrainingSettings:
         Scorers are maximised, ``"loss"`` minimised.
     pruning_warmup : int
         Epochs before a trial may be pruned: GRU curves often plateau for tens of epochs
-        before they drop (DESIGN.md §6a), so an early cut kills the winners.
+        before they drop (docs/design.md §6a), so an early cut kills the winners.
     finalists : int
         With a hold-out, the best trials that are cross-validated on all the data before
         the refit (the best mean fold score is refit); 1 refits the best trial as it is.

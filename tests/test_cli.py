@@ -417,3 +417,19 @@ def test_dashboard_hides_the_password_and_warns_about_open_hosts(tmp_path, capsy
     err = capsys.readouterr().err
     assert "WARNING: serving on 0.0.0.0" in err and "CHANGE the studies" in err
     assert "Address already in use" in err and "Traceback" not in err
+
+
+def test_importing_gru_search_prints_no_tensorflow_info_lines():
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import gru_search, sys; print('x', file=sys.stderr)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0
+    assert result.stderr == "x\n"  # oneDNN and CPU-feature INFO lines gone, ours kept

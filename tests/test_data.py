@@ -1,12 +1,21 @@
-"""Patching: folding consecutive time steps into one recurrent step."""
+"""Input conventions: patching, channels-first detection, long tables."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from gru_search import GRUClassifier
-from gru_search.data import fold_patches, resolve_patch_size
+from gru_search.data import (
+    LongTableWarning,
+    check_sequences,
+    fold_patches,
+    resolve_patch_size,
+    sequences_from_long,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +70,58 @@ def test_estimator_reads_long_sequences_in_patches():
     clf = GRUClassifier(units=(4,), epochs=2, patch_size=4, jit_compile=False).fit(uneven, y)
     assert clf.patch_size_ == 4
     assert clf.predict(uneven[:3]).shape == (3,)
+
+
+def test_aeon_channels_first_univariate_arrays_are_refused_with_the_fix():
+    X = np.random.default_rng(0).normal(size=(20, 1, 40))  # aeon: (cases, channels, time)
+    with pytest.raises(ValueError, match=r"pass X\.transpose\(0, 2, 1\)"):
+        GRUClassifier(units=(2,), epochs=1).fit(X, np.arange(20) % 2)
+
+
+def test_few_steps_of_many_features_warn_about_channels_first():
+    from gru_search.data import ChannelsFirstWarning
+
+    X = np.random.default_rng(0).normal(size=(8, 6, 100))  # BasicMotions as aeon stores it
+    with pytest.warns(ChannelsFirstWarning, match=r"6 channels of 100 time points"):
+        check_sequences(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_sequences(X.transpose(0, 2, 1))  # channels last: no warning
+
+
+def _long(rows):
+    return pd.DataFrame(rows, columns=["series", "time", "value", "target"])
+
+
+def test_long_tables_refuse_repeated_time_steps_and_name_the_series():
+    frame = _long([("a", 0, 1.0, 0), ("a", 1, 2.0, 0), ("b", 0, 1.0, 1), ("b", 0, 3.0, 1)])
+    with pytest.raises(ValueError, match=r"series 'b' at time 0"):
+        sequences_from_long(frame, series="series", time="time", target="target")
+
+
+def test_long_tables_report_rows_without_a_series_id():
+    frame = _long([("a", 0, 1.0, 0), (None, 1, 2.0, 0), ("b", 0, 1.0, 1)])
+    with pytest.warns(LongTableWarning, match="left out 1 of 3 rows whose series id"):
+        X, y = sequences_from_long(frame, series="series", time="time", target="target")
+    assert len(X) == 2 and list(y) == [0, 1]
+
+
+def test_long_tables_refuse_missing_values_and_missing_targets_naming_the_series():
+    frame = _long([("a", 0, 1.0, 0), ("b", 0, np.nan, 1)])
+    with pytest.raises(ValueError, match=r"series 'b' has missing or infinite values"):
+        sequences_from_long(frame, series="series", time="time", target="target")
+    frame = _long([("a", 0, 1.0, 0), ("b", 0, 2.0, None)])
+    with pytest.raises(ValueError, match=r"series 'b' has no value in target column"):
+        sequences_from_long(frame, series="series", time="time", target="target")
+
+
+def test_split_values_other_than_train_and_test_are_reported(tmp_path):
+    from gru_search.datasets import load_data
+
+    rows = [(s, t, float(t), s % 2) for s in range(6) for t in range(3)]
+    frame = _long(rows).assign(part=["train"] * 9 + ["test"] * 6 + ["validation"] * 3)
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    with pytest.warns(LongTableWarning, match=r"left out 3 rows whose 'part' is neither"):
+        data = load_data(str(path), split="part")
+    assert len(data.X_train) == 3 and len(data.X_test) == 2

@@ -12,7 +12,7 @@ import pytest
 from sklearn.base import clone
 
 from gru_search import GRUClassifier, GRURegressor, GRUSearchCV, SearchSpace
-from gru_search.search import StudyMismatchError
+from gru_search.exceptions import SearchFailedError, StudyMismatchError
 from gru_search.trials import refit_params
 
 BASE = GRUClassifier(jit_compile=False, random_state=0)
@@ -103,25 +103,32 @@ def test_same_random_state_gives_the_same_trial_sequence():
     assert len({tuple(sorted(p.items())) for p in first}) > 1
 
 
+class _FailsWithEightUnits(GRURegressor):
+    """Raises inside fit for one configuration, as a real failure inside a trial would."""
+
+    def fit(self, X, y, sample_weight=None, *, callbacks=None):
+        if tuple(self.units) == (8,):
+            raise RuntimeError("no space left on device")
+        return super().fit(X, y, sample_weight=sample_weight, callbacks=callbacks)
+
+
 def test_a_failing_and_a_diverging_trial_do_not_end_the_study():
     X, _ = make_sequences()
     target = X.sum(axis=1)
     space = tiny_space(
         params={
-            # a patch of 0 steps is invalid: that trial raises inside fit
-            "patch_size": {"type": "categorical", "choices": [0, 1]},
             # plain SGD at 1e9 without clipping overflows a linear output to inf, then NaN
             "learning_rate": {"type": "categorical", "choices": [1e9, 1e-2]},
         },
         fixed={"optimizer": "sgd", "clipnorm": None, "batch_size": 32},
         start_from=[
-            {"n_layers": 1, "units_0": 4, "patch_size": 0, "learning_rate": 1e-2},
-            {"n_layers": 1, "units_0": 4, "patch_size": 1, "learning_rate": 1e9},
-            {"n_layers": 1, "units_0": 4, "patch_size": 1, "learning_rate": 1e-2},
+            {"n_layers": 1, "units_0": 8, "learning_rate": 1e-2},
+            {"n_layers": 1, "units_0": 4, "learning_rate": 1e9},
+            {"n_layers": 1, "units_0": 4, "learning_rate": 1e-2},
         ],
     )
     search = GRUSearchCV(
-        GRURegressor(jit_compile=False, random_state=0),
+        _FailsWithEightUnits(jit_compile=False, random_state=0),
         space=space,
         n_trials=3,
         pruner="none",
@@ -130,6 +137,8 @@ def test_a_failing_and_a_diverging_trial_do_not_end_the_study():
     ).fit(X, target)
     states = [t.state.name for t in search.study_.trials]
     assert states == ["FAIL", "FAIL", "COMPLETE"]
+    reason = search.study_.trials[0].user_attrs["fail_reason"]
+    assert reason == "RuntimeError: no space left on device"
     assert "became nan" in search.study_.trials[1].user_attrs["fail_reason"] or (
         "became inf" in search.study_.trials[1].user_attrs["fail_reason"]
     )
@@ -249,9 +258,10 @@ def test_a_script_without_a_main_guard_gets_an_error_that_says_so(tmp_path):
     script.write_text(
         "import numpy as np\n"
         "from gru_search import GRUClassifier, GRUSearchCV\n"
-        "X = np.random.default_rng(0).normal(size=(20, 5)).astype('float32')\n"
+        # 2 MB: far more than a pipe holds, which once blocked the parent forever
+        "X = np.random.default_rng(0).normal(size=(2000, 250)).astype('float32')\n"
         "GRUSearchCV(GRUClassifier(units=(4,), epochs=1), space='quick', n_trials=1,\n"
-        "            trials_per_process=1, verbose=0).fit(X, np.arange(20) % 2)\n"
+        "            trials_per_process=1, verbose=0).fit(X, np.arange(2000) % 2)\n"
     )
     result = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=600
@@ -280,3 +290,113 @@ def test_refit_params_train_for_the_trials_best_epoch_count():
     assert refit["epochs"] == 4 and refit["units"] == (8,) and refit["cell"] == "mgu"
     assert refit_params(space, trial(best_epoch=0))["epochs"] == 1  # never zero epochs
     assert refit_params(space, trial())["epochs"] == 6  # no record: the space's budget
+
+
+class _AlwaysFails(GRUClassifier):
+    def fit(self, X, y, sample_weight=None, *, callbacks=None):
+        raise RuntimeError("disk full")
+
+
+def test_failed_trials_say_why_and_a_hopeless_search_stops_early(tmp_path, capsys):
+    X, y = make_sequences()
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    search = GRUSearchCV(
+        _AlwaysFails(jit_compile=False),
+        space=tiny_space(),
+        n_trials=10,
+        storage=storage,
+        study_name="doomed",
+        verbose=1,
+    )
+    with pytest.raises(SearchFailedError, match=r"most common reason \(3\): RuntimeError: disk"):
+        search.fit(X, y)
+    stored = optuna.load_study(study_name="doomed", storage=storage)
+    assert len(stored.trials) == 3  # not 10: three alike and nothing finished
+    assert {t.user_attrs["fail_reason"] for t in stored.trials} == {"RuntimeError: disk full"}
+    printed = capsys.readouterr().err
+    assert "trial 0 fail (RuntimeError: disk full)" in printed
+    assert "stopped: the first 3 trials all failed with: RuntimeError: disk full" in printed
+
+
+@pytest.mark.parametrize(
+    ("estimator", "y", "message"),
+    [
+        (BASE, np.zeros(48), "only one class"),
+        (BASE, np.r_[np.nan, np.arange(47) % 2], "missing labels"),
+        (BASE, np.array(["a", None] * 24, dtype=object), "missing labels"),
+        (GRURegressor(), np.r_[np.nan, np.arange(47)], "NaN or infinity"),
+        (GRURegressor(), np.array(["low", "high"] * 24), "numeric targets"),
+    ],
+    ids=["one class", "NaN label", "None label", "NaN target", "text target"],
+)
+def test_targets_every_trial_would_reject_fail_before_any_trial(tmp_path, estimator, y, message):
+    X, _ = make_sequences()
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    with pytest.raises(ValueError, match=message):
+        GRUSearchCV(estimator, space=tiny_space(), n_trials=3, storage=storage).fit(X, y)
+    assert optuna.get_all_study_summaries(storage) == []  # no study was even opened
+
+
+def test_a_classification_metric_for_a_regressor_fails_before_any_trial():
+    X, _ = make_sequences()
+    space = tiny_space(training={"epochs": 3, "metric": "accuracy", "finalists": 1})
+    with pytest.raises(ValueError, match="metric 'accuracy' scores classification, but"):
+        GRUSearchCV(GRURegressor(), space=space, n_trials=2).fit(X, X.sum(axis=1))
+    with pytest.raises(ValueError, match="metric 'r2' scores regression"):
+        GRUSearchCV(BASE, space=tiny_space(), scoring="r2", n_trials=2).fit(*make_sequences())
+
+
+@pytest.mark.parametrize("weights", [np.r_[-1.0, np.ones(47)], np.r_[np.nan, np.ones(47)]])
+def test_negative_or_nan_sample_weights_are_refused(weights):
+    X, y = make_sequences()
+    with pytest.raises(ValueError, match="sample_weight must be finite and >= 0"):
+        GRUSearchCV(BASE, space=tiny_space(), n_trials=2).fit(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match="sample_weight must be finite and >= 0"):
+        GRUClassifier(units=(2,), epochs=1).fit(X, y, sample_weight=weights)
+
+
+def test_resuming_with_another_validation_scheme_is_refused(tmp_path):
+    X, y = make_sequences()
+    kwargs = {"storage": f"sqlite:///{tmp_path / 's.db'}", "study_name": "s", "verbose": 0}
+    GRUSearchCV(BASE, space=tiny_space(), n_trials=1, refit=False, **kwargs).fit(X, y)
+    with pytest.raises(StudyMismatchError, match="different validation"):
+        GRUSearchCV(BASE, space=tiny_space(), n_trials=1, cv=3, **kwargs).fit(X, y)
+
+
+def _run_piped(code: str, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-"], input=code, capture_output=True, text=True, timeout=timeout
+    )
+
+
+PIPED_SEARCH = """
+import numpy as np
+from gru_search import GRUClassifier, GRUSearchCV
+rng = np.random.default_rng(0)
+X = rng.normal(size=(1000, 250)).astype("float32")  # 1 MB: more than a pipe holds
+y = rng.integers(0, 2, 1000)
+search = GRUSearchCV(GRUClassifier(jit_compile=False), space="quick", timeout=TIMEOUT,
+                     trials_per_process=PER_PROCESS, random_state=0)
+search.fit(X, y)
+print("best trial", search.best_trial_.number)
+"""
+
+
+def test_a_script_piped_into_python_runs_its_trials_in_process():
+    import time
+
+    start = time.monotonic()
+    code = PIPED_SEARCH.replace("TIMEOUT", "10").replace("PER_PROCESS", "'auto'")
+    result = _run_piped(code, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "best trial" in result.stdout
+    assert "trials run in this process: the main script '<stdin>'" in result.stderr
+    assert time.monotonic() - start < 60
+
+
+def test_a_piped_script_that_asks_for_trial_processes_gets_one_clear_error():
+    code = PIPED_SEARCH.replace("TIMEOUT", "10").replace("PER_PROCESS", "5")
+    result = _run_piped(code, timeout=120)
+    assert result.returncode == 1
+    assert "TrialProcessError: cannot run trials in child processes" in result.stderr
+    assert "is not a file that a trial process can re-import" in result.stderr

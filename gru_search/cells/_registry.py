@@ -187,7 +187,7 @@ _TABLE: tuple[VariantInfo, ...] = (
 
 _INFO = {info.name: info for info in _TABLE}
 
-#: Names of every gate variant, in the order of DESIGN.md §3.
+#: Names of every gate variant, in the order of docs/design.md §3.
 VARIANTS: tuple[str, ...] = tuple(_INFO)
 
 #: Variants that run on ``keras.layers.GRU`` (and its fused kernel where possible).
