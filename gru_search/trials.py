@@ -7,12 +7,13 @@ trials without the meta-estimator around them.
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import math
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,24 +198,69 @@ def run_trial(
     per-epoch seconds, best epoch and training seconds (optuna-dashboard shows them).
     """
     start = time.perf_counter()
+    with _recording_failure(trial, start):
+        params = space.sample(trial)
+        candidate = clone(estimator).set_params(**params)
+        if random_state is not None and estimator.get_params().get("random_state") is None:
+            candidate.set_params(random_state=(random_state + trial.number) % (2**31 - 1))
+        config = candidate._config(seed=None)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr("estimator_params", _jsonable(params))
+        trial.set_user_attr("cell", config.cell)
+        trial.set_user_attr("fused_kernel", config.uses_fused_kernel)
+        fold_values, fold_losses, best_epochs, epoch_seconds = [], [], [], []
+        try:
+            for fold, (train_rows, val_rows) in enumerate(splits):
+                reporter = EpochReporter(
+                    candidate,
+                    objective,
+                    index_rows(X, val_rows),
+                    _safe_indexing(y, val_rows),
+                    trial if fold == 0 else None,
+                )
+                weights = (
+                    None if sample_weight is None else _safe_indexing(sample_weight, train_rows)
+                )
+                candidate.fit(
+                    index_rows(X, train_rows),
+                    _safe_indexing(y, train_rows),
+                    sample_weight=weights,
+                    callbacks=[reporter],
+                )
+                if fold == 0:
+                    trial.set_user_attr("n_params", int(candidate.model_.count_params()))
+                    epoch_seconds = [round(s, 4) for s in candidate.epoch_seconds_]
+                    trial.set_user_attr("epoch_seconds", epoch_seconds)
+                    trial.set_user_attr("mean_epoch_seconds", float(np.mean(epoch_seconds)))
+                if reporter.diverged:
+                    trial.set_user_attr("fail_reason", reporter.diverged)
+                    raise TrainingDivergedError(reporter.diverged)
+                if reporter.pruned:
+                    trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
+                    raise optuna.TrialPruned(f"pruned at epoch {len(reporter.values)}")
+                value, loss, epoch = reporter.best()
+                fold_values.append(value)
+                fold_losses.append(loss)
+                best_epochs.append(epoch)
+        finally:
+            if clear_session:
+                del candidate
+                release_keras_memory()
+        trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
+        trial.set_user_attr("fold_values", fold_values)
+        trial.set_user_attr("validation_loss", float(np.mean(fold_losses)))
+        trial.set_user_attr("best_epoch", round(float(np.median(best_epochs))))
+        return float(np.mean(fold_values))
+
+
+@contextlib.contextmanager
+def _recording_failure(trial: optuna.Trial, start: float) -> Iterator[None]:
+    """Store why a trial failed on the trial (the dashboard shows it; the log prints it)."""
     try:
-        return _train_and_score(
-            trial,
-            space=space,
-            estimator=estimator,
-            X=X,
-            y=y,
-            splits=splits,
-            objective=objective,
-            sample_weight=sample_weight,
-            random_state=random_state,
-            clear_session=clear_session,
-            start=start,
-        )
+        yield
     except optuna.TrialPruned:
         raise
     except Exception as error:
-        # stored on the trial (the dashboard shows it) and printed by the trial logger
         if "fail_reason" not in trial.user_attrs:
             trial.set_user_attr("fail_reason", describe_error(error))
         trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
@@ -225,72 +271,6 @@ def describe_error(error: BaseException) -> str:
     """One line: the exception's type and the first line of its message."""
     text = str(error).strip()
     return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
-
-
-def _train_and_score(
-    trial: optuna.Trial,
-    *,
-    space: SearchSpace,
-    estimator: Any,
-    X: Any,
-    y: Any,
-    splits: Sequence[tuple[np.ndarray, np.ndarray]],
-    objective: Objective,
-    sample_weight: Any,
-    random_state: int | None,
-    clear_session: bool,
-    start: float,
-) -> float:
-    params = space.sample(trial)
-    candidate = clone(estimator).set_params(**params)
-    if random_state is not None and estimator.get_params().get("random_state") is None:
-        candidate.set_params(random_state=(random_state + trial.number) % (2**31 - 1))
-    config = candidate._config(seed=None)
-    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-    trial.set_user_attr("estimator_params", _jsonable(params))
-    trial.set_user_attr("cell", config.cell)
-    trial.set_user_attr("fused_kernel", config.uses_fused_kernel)
-    fold_values, fold_losses, best_epochs, epoch_seconds = [], [], [], []
-    try:
-        for fold, (train_rows, val_rows) in enumerate(splits):
-            reporter = EpochReporter(
-                candidate,
-                objective,
-                index_rows(X, val_rows),
-                _safe_indexing(y, val_rows),
-                trial if fold == 0 else None,
-            )
-            weights = None if sample_weight is None else _safe_indexing(sample_weight, train_rows)
-            candidate.fit(
-                index_rows(X, train_rows),
-                _safe_indexing(y, train_rows),
-                sample_weight=weights,
-                callbacks=[reporter],
-            )
-            if fold == 0:
-                trial.set_user_attr("n_params", int(candidate.model_.count_params()))
-                epoch_seconds = [round(s, 4) for s in candidate.epoch_seconds_]
-                trial.set_user_attr("epoch_seconds", epoch_seconds)
-                trial.set_user_attr("mean_epoch_seconds", float(np.mean(epoch_seconds)))
-            if reporter.diverged:
-                trial.set_user_attr("fail_reason", reporter.diverged)
-                raise TrainingDivergedError(reporter.diverged)
-            if reporter.pruned:
-                trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
-                raise optuna.TrialPruned(f"pruned at epoch {len(reporter.values)}")
-            value, loss, epoch = reporter.best()
-            fold_values.append(value)
-            fold_losses.append(loss)
-            best_epochs.append(epoch)
-    finally:
-        if clear_session:
-            del candidate
-            release_keras_memory()
-    trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
-    trial.set_user_attr("fold_values", fold_values)
-    trial.set_user_attr("validation_loss", float(np.mean(fold_losses)))
-    trial.set_user_attr("best_epoch", round(float(np.median(best_epochs))))
-    return float(np.mean(fold_values))
 
 
 #: Failed trials, all for the same reason and with nothing finished, that stop a search.
