@@ -478,7 +478,7 @@ def _export(args: argparse.Namespace) -> int:
     try:
         study = optuna.load_study(study_name=args.study, storage=make_storage(args.storage))
     except KeyError:
-        raise CommandError(f"no study {args.study!r} in {args.storage}") from None
+        raise CommandError(f"no study {args.study!r} in {_redact(args.storage)}") from None
     spec = study.user_attrs.get(STUDY_SPEC_KEY)
     if spec is None:
         raise CommandError(f"study {args.study!r} was not created by gru-search")

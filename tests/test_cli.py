@@ -433,3 +433,22 @@ def test_importing_gru_search_prints_no_tensorflow_info_lines():
     )
     assert result.returncode == 0
     assert result.stderr == "x\n"  # oneDNN and CPU-feature INFO lines gone, ours kept
+
+
+def test_a_search_every_trial_would_fail_ends_in_one_line(tmp_path, npz_data, capsys):
+    space = tmp_path / "accuracy.yaml"
+    space.write_text(
+        yaml.safe_dump({**TINY_SPACE, "training": {"epochs": 2, "metric": "accuracy"}})
+    )
+    argv = ["run", "--data", str(npz_data), "--space", str(space), "--task", "regression"]
+    assert main([*argv, "--out", str(tmp_path / "out"), "--trials", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "metric 'accuracy' scores classification, but GRURegressor does regression" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_export_never_prints_the_storage_password(capsys):
+    url = "postgresql://someone:s3cret-word@127.0.0.1:9/studies"
+    argv = ["export", "--study", "s", "--storage", url, "--data", "aeon:GunPoint", "--out", "o"]
+    assert main(argv) == 2
+    assert "s3cret-word" not in capsys.readouterr().err
