@@ -185,6 +185,9 @@ def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(
 
 def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgres_url, storage):
     name = study_name()
+    # trials long enough (and never pruned) that the signal surely lands mid-training
+    long_trials = {**SPACE, "training": {"epochs": 300, "pruning_warmup": 300, "finalists": 1}}
+    (project / "space.yaml").write_text(yaml.safe_dump(long_trials))
     # a one-process run creates the study (and records the data) for workers to join
     assert main([a for a in run_command(project, postgres_url, name, "--trials", "1")[3:]]) == 0
     worker = subprocess.Popen(
@@ -215,8 +218,9 @@ def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgr
     assert "stopped by SIGTERM" in log
     study = optuna.load_study(study_name=name, storage=storage)
     stopped = study.trials[trial.number]
-    assert stopped.state == optuna.trial.TrialState.FAIL
+    assert stopped.state == optuna.trial.TrialState.FAIL, log[-3000:]
     assert stopped.user_attrs["fail_reason"] == "worker stopped by SIGTERM"
+    assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
     queued = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
     assert [t.system_attrs["fixed_params"] for t in queued] == [stopped.params]
 
