@@ -41,6 +41,7 @@ from gru_search.data import (
 )
 from gru_search.feeding import fit_arguments
 from gru_search.model import OPTIMIZERS, GRUConfig, Task, build_model
+from gru_search.seeding import seeded
 
 _MAX_SEED = 2**31 - 1
 
@@ -314,64 +315,68 @@ class _BaseGRU(BaseEstimator):
         weights = checked_sample_weight(sample_weight, batch.n_samples)
 
         seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
-        keras.utils.set_random_seed(seed)
-        config = self._config(seed)  # validates the architecture parameters
+        # seeded for reproducible weights and shuffling; the caller's random state is
+        # restored afterwards
+        with seeded(seed):
+            config = self._config(seed)  # validates the architecture parameters
 
-        self._fit_layout = batch.layout
-        ragged = batch.layout == "list"
-        self.input_shape_ = (None if ragged else batch.n_timesteps, batch.n_features)
-        self.patch_size_ = resolve_patch_size(self.patch_size, batch.n_timesteps)
-        self.scaler_ = SequenceScaler.fit(batch, self.scaling)
-        model_steps = None if ragged else -(-batch.n_timesteps // self.patch_size_)
-        self.model_ = build_model(
-            config,
-            (model_steps, batch.n_features * self.patch_size_),
-            task=self._task,
-            n_outputs=n_outputs,
-            masked=ragged,
-        )
+            self._fit_layout = batch.layout
+            ragged = batch.layout == "list"
+            self.input_shape_ = (None if ragged else batch.n_timesteps, batch.n_features)
+            self.patch_size_ = resolve_patch_size(self.patch_size, batch.n_timesteps)
+            self.scaler_ = SequenceScaler.fit(batch, self.scaling)
+            model_steps = None if ragged else -(-batch.n_timesteps // self.patch_size_)
+            self.model_ = build_model(
+                config,
+                (model_steps, batch.n_features * self.patch_size_),
+                task=self._task,
+                n_outputs=n_outputs,
+                masked=ragged,
+            )
 
-        callbacks = [timer := _EpochTimer(), *(callbacks or [])]
-        if self.lr_patience:
-            callbacks.append(
-                keras.callbacks.ReduceLROnPlateau(
-                    monitor="loss", factor=0.5, patience=self.lr_patience, min_lr=1e-5
+            callbacks = [timer := _EpochTimer(), *(callbacks or [])]
+            if self.lr_patience:
+                callbacks.append(
+                    keras.callbacks.ReduceLROnPlateau(
+                        monitor="loss", factor=0.5, patience=self.lr_patience, min_lr=1e-5
+                    )
                 )
-            )
-        fit_rows = np.arange(batch.n_samples)
-        validation_data = None
-        monitor = "loss"
-        if self.early_stopping:
-            fit_rows, held_out = self._split_validation(batch.n_samples, targets, seed)
-            validation_data = (
-                self._model_inputs(batch.take(held_out)),
-                targets[held_out],
-                weights[held_out],
-            )
-            monitor = "val_loss"
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor=monitor, patience=self.patience, restore_best_weights=True
+            fit_rows = np.arange(batch.n_samples)
+            validation_data = None
+            monitor = "loss"
+            if self.early_stopping:
+                fit_rows, held_out = self._split_validation(batch.n_samples, targets, seed)
+                validation_data = (
+                    self._model_inputs(batch.take(held_out)),
+                    targets[held_out],
+                    weights[held_out],
                 )
+                monitor = "val_loss"
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor=monitor, patience=self.patience, restore_best_weights=True
+                    )
+                )
+            history = self.model_.fit(
+                **fit_arguments(
+                    self._model_inputs(batch.take(fit_rows)),
+                    targets[fit_rows],
+                    weights[fit_rows],
+                    batch_size=min(self.batch_size, len(fit_rows)),
+                    seed=seed,
+                ),
+                epochs=self.epochs,
+                validation_data=validation_data,
+                callbacks=callbacks,
+                verbose=self.verbose,
             )
-        history = self.model_.fit(
-            **fit_arguments(
-                self._model_inputs(batch.take(fit_rows)),
-                targets[fit_rows],
-                weights[fit_rows],
-                batch_size=min(self.batch_size, len(fit_rows)),
-                seed=seed,
-            ),
-            epochs=self.epochs,
-            validation_data=validation_data,
-            callbacks=callbacks,
-            verbose=self.verbose,
-        )
-        self.history_ = {key: [float(v) for v in values] for key, values in history.history.items()}
-        self.epoch_seconds_ = timer.seconds
-        self.n_iter_ = len(timer.seconds)
-        losses = self.history_[monitor]
-        self.best_epoch_ = int(np.nanargmin(losses)) + 1 if np.isfinite(losses).any() else 0
+            self.history_ = {
+                key: [float(v) for v in values] for key, values in history.history.items()
+            }
+            self.epoch_seconds_ = timer.seconds
+            self.n_iter_ = len(timer.seconds)
+            losses = self.history_[monitor]
+            self.best_epoch_ = int(np.nanargmin(losses)) + 1 if np.isfinite(losses).any() else 0
         return self
 
     @contextlib.contextmanager

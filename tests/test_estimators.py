@@ -156,6 +156,28 @@ def test_same_random_state_gives_identical_predictions():
     assert not np.array_equal(first, other)
 
 
+def test_fit_leaves_the_callers_random_state_as_it_was():
+    import random
+
+    import keras
+    import tensorflow as tf
+
+    X, y = make_sequences()
+    random.seed(7)
+    np.random.seed(7)
+    tf.random.set_seed(7)
+    expected = (random.random(), np.random.rand())
+    random.seed(7)
+    np.random.seed(7)
+    try:
+        GRUClassifier(**{**FAST, "epochs": 2}).fit(X, y)
+        assert (random.random(), np.random.rand()) == expected
+        assert tf.compat.v1.get_seed(None)[0] == 7
+        assert keras.src.utils.rng_utils.get_random_seed() is None
+    finally:
+        tf.random.set_seed(None)
+
+
 def test_early_stopping_restores_best_epoch():
     X, y = make_sequences(80)
     clf = GRUClassifier(**{**FAST, "epochs": 60}, early_stopping=True, patience=5).fit(X, y)
