@@ -156,12 +156,13 @@ def run_worker_loop(
     if target is None and max_trials is None and timeout is None:
         raise ValueError("a worker needs a study target, max_trials or a timeout")
     report = WorkerReport()
-    # ask/tell with heartbeats is this loop's design, not a mistake Optuna should flag;
-    # fail_stale_trials has been "experimental" since Optuna 2.9
-    warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     deadline = None if timeout is None else time.monotonic() + timeout
-    with SignalGuard() as guard:
+    with SignalGuard() as guard, warnings.catch_warnings():
+        # ask/tell with heartbeats is this loop's design, not a mistake Optuna should flag;
+        # fail_stale_trials has been "experimental" since Optuna 2.9. Only inside the loop:
+        # the caller's own warning filters are put back when it ends.
+        warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         while guard.received is None:
             if deadline is not None and time.monotonic() >= deadline:
                 break

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 
 import numpy as np
 import optuna
@@ -319,3 +320,17 @@ def test_a_finished_search_holds_no_database_connections(project, postgres_url, 
         time.sleep(0.1)
     assert open_connections(storage, tag) == 0
     assert len(search.study_.trials) == 2  # and the study stays readable: it reconnects
+
+
+def test_the_worker_loop_leaves_the_callers_warning_filters_alone(tmp_path):
+    from gru_search.workers import run_worker_loop
+
+    storage = make_storage(f"sqlite:///{tmp_path / 'loop.db'}", heartbeat_interval=1)
+    study = optuna.create_study(storage=storage)
+    before = list(warnings.filters)
+    report = run_worker_loop(
+        study, lambda trial: trial.suggest_float("x", 0, 1), target=None, max_trials=2, log=str
+    )
+    assert report.finished == 2
+    assert warnings.filters == before
+    release_connections(storage)
