@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint benchmark
+.PHONY: setup run test test-fast lint benchmark
 
 $(BIN)/gru-search: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: setup
 test: setup
 	$(BIN)/ruff check gru_search tests benchmarks examples notebooks
 	GRU_SEARCH_TEST_POSTGRES_URL="$$(bash .ci/postgres.sh)" $(BIN)/python -m pytest -n 2 --durations=15
+
+# the everyday loop: everything not marked slow (no PostgreSQL, notebooks, dashboard server,
+# real trial processes or long searches); about 6 minutes on 2 cores
+test-fast: setup
+	$(BIN)/ruff check gru_search tests benchmarks examples notebooks
+	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=10
 
 lint: setup
 	$(BIN)/ruff check gru_search tests benchmarks examples notebooks

@@ -43,6 +43,7 @@ def npz_data(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_run_export_and_predict_end_to_end(tmp_path, tiny_space, npz_data, capsys):
     out = tmp_path / "run"
     argv = [
@@ -299,6 +300,7 @@ def test_run_refuses_an_existing_folder_it_did_not_create(tmp_path, tiny_space, 
     assert (users / "leaderboard.csv").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_a_resumed_run_says_so_samples_anew_and_keeps_earlier_exports(
     tmp_path, tiny_space, npz_data, capsys
 ):

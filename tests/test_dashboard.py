@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 
 import numpy as np
+import pytest
 import yaml
 
 SPACE = {
@@ -52,6 +53,7 @@ def wait_for(condition, deadline: float, what: str, processes=()):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 def test_dashboard_serves_a_study_while_a_run_writes_it(tmp_path):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 60)

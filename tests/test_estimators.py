@@ -197,6 +197,7 @@ def test_regressor_multi_output_and_target_scale():
     assert np.corrcoef(predictions[:, 0], targets[:, 0])[0, 1] > 0.8
 
 
+@pytest.mark.slow
 def test_clone_pipeline_grid_search_and_cross_validation():
     X, y = make_sequences(45)
     flatten = FunctionTransformer(lambda a: a[:, :, 0])  # 3-D -> 2-D univariate

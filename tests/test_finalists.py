@@ -97,6 +97,7 @@ def finalist_search():
     return search, log.getvalue()
 
 
+@pytest.mark.slow
 def test_the_best_cross_validated_finalist_is_refit(finalist_search):
     search, _ = finalist_search
     finalists = search.finalists_
@@ -122,6 +123,7 @@ def test_the_best_cross_validated_finalist_is_refit(finalist_search):
     assert search.finalist_time_ > 0
 
 
+@pytest.mark.slow
 def test_the_finalists_progress_is_logged(finalist_search):
     search, log = finalist_search
     assert "cross-validating the 2 best trials on all 48 sequences (2 folds each" in log
@@ -132,6 +134,7 @@ def test_the_finalists_progress_is_logged(finalist_search):
     assert f"refitting trial {search.best_trial_.number} on all 48 sequences" in log
 
 
+@pytest.mark.slow
 def test_no_finalists_with_cross_validated_trials_or_one_finalist():
     X, y = make_sequences(n=30)
     space = SearchSpace.from_dict(FINALIST_SPACE)
@@ -141,6 +144,7 @@ def test_no_finalists_with_cross_validated_trials_or_one_finalist():
     assert with_cv.best_trial_.number == ranked_trials(with_cv.study_)[0].number
 
 
+@pytest.mark.slow
 def test_a_loss_metric_regressor_gets_finalists_with_one_loss_column():
     X, _ = make_sequences(n=30)
     target = X[:, -3:].mean(axis=1)

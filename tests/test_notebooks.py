@@ -15,6 +15,7 @@ def test_both_notebooks_exist():
     assert {path.name for path in NOTEBOOKS} >= {"quickstart.ipynb", "gate_variants.ipynb"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("GRU_SEARCH_NOTEBOOK_BUDGET", "small")

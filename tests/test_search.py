@@ -89,6 +89,7 @@ def test_search_runs_trials_records_attributes_and_refits(fitted_search):
     assert {"value", "cell", "units", "n_params", "mean_epoch_seconds"} <= set(board.columns)
 
 
+@pytest.mark.slow
 def test_same_random_state_gives_the_same_trial_sequence():
     X, y = make_sequences()
 
@@ -112,6 +113,7 @@ class _FailsWithEightUnits(GRURegressor):
         return super().fit(X, y, sample_weight=sample_weight, callbacks=callbacks)
 
 
+@pytest.mark.slow
 def test_a_failing_and_a_diverging_trial_do_not_end_the_study():
     X, _ = make_sequences()
     target = X.sum(axis=1)
@@ -157,6 +159,7 @@ class _InterruptOnSecondFit(GRUClassifier):
         return super().fit(X, y, sample_weight=sample_weight, callbacks=callbacks)
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_the_study_and_keeps_finished_trials(tmp_path):
     X, y = make_sequences()
     storage = f"sqlite:///{tmp_path / 'study.db'}"
@@ -175,6 +178,7 @@ def test_ctrl_c_ends_the_study_and_keeps_finished_trials(tmp_path):
     assert search.predict(X).shape == (len(X),)  # refit still ran (third fit)
 
 
+@pytest.mark.slow
 def test_sqlite_study_resumes_and_refuses_a_different_space(tmp_path):
     X, y = make_sequences()
     storage = f"sqlite:///{tmp_path / 'study.db'}"
@@ -191,6 +195,7 @@ def test_sqlite_study_resumes_and_refuses_a_different_space(tmp_path):
         search.predict(X)
 
 
+@pytest.mark.slow
 def test_cross_validation_and_loss_metric_for_a_regressor():
     X, _ = make_sequences(n=36)
     target = X[:, -3:].mean(axis=1)
@@ -222,6 +227,7 @@ def test_clone_and_bad_arguments():
         GRUSearchCV(BASE, space=tiny_space(), n_trials=1).fit(X, y[:5])
 
 
+@pytest.mark.slow
 def test_trials_can_run_in_recycled_child_processes():
     X, y = make_sequences()
     search = GRUSearchCV(
@@ -382,6 +388,7 @@ print("best trial", search.best_trial_.number)
 """
 
 
+@pytest.mark.slow
 def test_a_script_piped_into_python_runs_its_trials_in_process():
     import time
 

@@ -120,6 +120,7 @@ def wait_for_running_trial(storage, name, process, deadline):
     raise AssertionError("no trial was seen running")
 
 
+@pytest.mark.slow
 def test_four_workers_finish_exactly_the_target(project, postgres_url, storage):
     name = study_name()
     result = subprocess.run(
@@ -141,6 +142,7 @@ def test_four_workers_finish_exactly_the_target(project, postgres_url, storage):
     assert log.count("done: ") == 4
 
 
+@pytest.mark.slow
 def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(
     project, postgres_url, storage
 ):
@@ -184,6 +186,7 @@ def test_a_killed_worker_trial_fails_is_retried_and_the_target_is_reached(
     assert len(study.get_trials(states=FINISHED)) == 8
 
 
+@pytest.mark.slow
 def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgres_url, storage):
     name = study_name()
     # trials long enough (and never pruned) that the signal surely lands mid-training
@@ -226,6 +229,7 @@ def test_sigterm_fails_the_running_trial_cleanly_and_requeues_it(project, postgr
     assert [t.system_attrs["fixed_params"] for t in queued] == [stopped.params]
 
 
+@pytest.mark.slow
 def test_worker_errors_are_one_line_with_a_non_zero_exit(project, postgres_url, capsys):
     name = study_name()
     assert main([a for a in run_command(project, postgres_url, name, "--trials", "1")[3:]]) == 0
@@ -292,6 +296,7 @@ def test_worker_errors_are_one_line_with_a_non_zero_exit(project, postgres_url, 
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_finished_search_holds_no_database_connections(project, postgres_url, storage):
     # SQLAlchemy pools connections until its engine is collected, and the fitted search keeps
     # its study (and so the engine): without releasing them a notebook that runs a few
