@@ -194,13 +194,8 @@ BAD_ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"), BAD_ARGUMENTS, ids=[a[0][0] + str(i) for i, a in enumerate(BAD_ARGUMENTS)]
-)
-def test_bad_arguments_give_one_line_and_a_non_zero_exit(
-    argv, message, capsys, tmp_path, monkeypatch
-):
-    monkeypatch.chdir(tmp_path)
+def assert_one_line_error(argv: list[str], message: str, capsys) -> None:
+    """``main(argv)`` exits with status 2 and prints ``message``, without a traceback."""
     try:
         status = main(argv)
     except SystemExit as exit_:  # argparse's own errors
@@ -209,6 +204,16 @@ def test_bad_arguments_give_one_line_and_a_non_zero_exit(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), BAD_ARGUMENTS, ids=[a[0][0] + str(i) for i, a in enumerate(BAD_ARGUMENTS)]
+)
+def test_bad_arguments_give_one_line_and_a_non_zero_exit(
+    argv, message, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(argv, message, capsys)
 
 
 @pytest.mark.parametrize(
@@ -277,14 +282,7 @@ def test_user_mistakes_get_one_line_and_exit_status_2(argv, message, capsys, tmp
     monkeypatch.chdir(tmp_path)
     _write_bad_files(tmp_path)
     before = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    try:
-        status = main(argv)
-    except SystemExit as exit_:  # argparse's own errors
-        status = exit_.code
-    assert status == 2
-    err = capsys.readouterr().err
-    assert message in err
-    assert "Traceback" not in err
+    assert_one_line_error(argv, message, capsys)
     assert {p: p.read_bytes() for p in before} == before  # nothing the user had changed
 
 
