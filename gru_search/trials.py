@@ -25,6 +25,7 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import _safe_indexing
 
 from gru_search.spaces import SearchSpace
+from gru_search.stopping import WorkerStopped, raise_if_stop_requested, stop_requested
 
 
 class TrainingDivergedError(RuntimeError):
@@ -118,9 +119,10 @@ def metric_task(metric: str) -> str | None:
 class EpochReporter(keras.callbacks.Callback):
     """Score the validation data after every epoch; report it to Optuna and prune.
 
-    Pruning and divergence stop training through ``model.stop_training`` rather than an
-    exception inside Keras, so the training loop always ends cleanly; the trial then
-    raises :class:`optuna.TrialPruned` or :class:`TrainingDivergedError`.
+    Pruning, divergence and a worker's stop request (checked after every batch) stop
+    training through ``model.stop_training`` rather than an exception inside Keras, so the
+    training loop always ends cleanly; the trial then raises :class:`optuna.TrialPruned`,
+    :class:`TrainingDivergedError` or :class:`~gru_search.stopping.WorkerStopped`.
     """
 
     def __init__(
@@ -142,7 +144,13 @@ class EpochReporter(keras.callbacks.Callback):
         self.pruned = False
         self.diverged: str | None = None
 
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if stop_requested() is not None:
+            self.model.stop_training = True
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if stop_requested() is not None:
+            return  # the trial is abandoned: no score, no report
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged = f"training loss became {float(loss)} at epoch {epoch + 1}"
@@ -221,12 +229,14 @@ def run_trial(
                 weights = (
                     None if sample_weight is None else _safe_indexing(sample_weight, train_rows)
                 )
+                raise_if_stop_requested()
                 candidate.fit(
                     index_rows(X, train_rows),
                     _safe_indexing(y, train_rows),
                     sample_weight=weights,
                     callbacks=[reporter],
                 )
+                raise_if_stop_requested()  # between storage calls: safe to unwind here
                 if fold == 0:
                     trial.set_user_attr("n_params", int(candidate.model_.count_params()))
                     epoch_seconds = [round(s, 4) for s in candidate.epoch_seconds_]
@@ -258,8 +268,8 @@ def _recording_failure(trial: optuna.Trial, start: float) -> Iterator[None]:
     """Store why a trial failed on the trial (the dashboard shows it; the log prints it)."""
     try:
         yield
-    except optuna.TrialPruned:
-        raise
+    except (optuna.TrialPruned, WorkerStopped):
+        raise  # not failures of the trial: the worker records a stop itself
     except Exception as error:
         if "fail_reason" not in trial.user_attrs:
             trial.set_user_attr("fail_reason", describe_error(error))

@@ -32,12 +32,10 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from gru_search.stopping import WorkerStopped, request_stop, withdraw_stop_request
+
 #: Seconds between checks while the target is covered by other workers' running trials.
 POLL_SECONDS = 2.0
-
-
-class WorkerStopped(Exception):  # noqa: N818 - a signal, not an error
-    """Raised inside a running trial when SIGTERM or SIGINT arrives."""
 
 
 @dataclass
@@ -103,7 +101,11 @@ def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
 
 
 class SignalGuard:
-    """SIGTERM/SIGINT set a flag; inside a trial they also raise :class:`WorkerStopped`."""
+    """SIGTERM/SIGINT set a flag; inside a trial they also ask it to stop.
+
+    The handler never raises: the trial stops at its next safe point (after a batch) and
+    raises :class:`WorkerStopped` there, so no storage query is cut in half.
+    """
 
     def __init__(self) -> None:
         self.received: str | None = None
@@ -119,13 +121,13 @@ class SignalGuard:
     def __exit__(self, *exc_info: object) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
+        withdraw_stop_request()
 
     def _handle(self, number: int, frame: object) -> None:
         self.received = signal.Signals(number).name
         self.wake.set()
         if self.in_trial:
-            self.in_trial = False  # a second signal must not interrupt the clean-up
-            raise WorkerStopped(self.received)
+            request_stop(self.received)
 
 
 def run_worker_loop(

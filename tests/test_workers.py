@@ -339,3 +339,87 @@ def test_the_worker_loop_leaves_the_callers_warning_filters_alone(tmp_path):
     assert report.finished == 2
     assert warnings.filters == before
     release_connections(storage)
+
+
+def tiny_trial_setup():
+    """A real run_trial on 32 toy sequences: one GRU of 4 units, many short epochs."""
+    from gru_search.spaces import SearchSpace
+    from gru_search.trials import Objective
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 16)
+    X = rng.normal(size=(32, 6, 1)) + y[:, None, None]
+    space = SearchSpace.from_dict(
+        {
+            "name": "stop",
+            "layers": {
+                "count": {"type": "int", "low": 1, "high": 1},
+                "units": {"type": "categorical", "choices": [4]},
+            },
+            "params": {"learning_rate": {"type": "float", "low": 0.01, "high": 0.02}},
+            "fixed": {"batch_size": 4, "jit_compile": False},
+            "training": {"epochs": 200, "pruning_warmup": 200},
+        }
+    )
+    estimator = GRUClassifier(epochs=200, batch_size=4, verbose=0, random_state=0)
+    splits = [(np.arange(24), np.arange(24, 32))]
+    objective = Objective.create("accuracy", estimator)
+    return dict(space=space, estimator=estimator, X=X, y=y, splits=splits, objective=objective)
+
+
+def test_sigterm_in_a_storage_call_stops_the_trial_at_its_next_safe_point(tmp_path):
+    """The handler never raises: a signal inside a query must not cut the query in half."""
+    from gru_search.stopping import stop_requested
+    from gru_search.trials import run_trial
+    from gru_search.workers import run_worker_loop
+
+    storage = make_storage(f"sqlite:///{tmp_path / 'stop.db'}", heartbeat_interval=1)
+    study = optuna.create_study(storage=storage, direction="maximize")
+    setup = tiny_trial_setup()
+
+    def trial_function(trial):
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next line
+        trial.set_user_attr("after_signal", True)  # a storage write that must complete
+        return run_trial(trial, **setup)
+
+    handler_before = signal.getsignal(signal.SIGTERM)
+    lines: list[str] = []
+    report = run_worker_loop(study, trial_function, target=None, max_trials=5, log=lines.append)
+    assert report.stopped_by_signal == "SIGTERM"
+    assert (report.finished, report.failed) == (0, 1)
+    stopped = study.trials[0]
+    assert stopped.state == optuna.trial.TrialState.FAIL
+    assert stopped.user_attrs["after_signal"] is True
+    assert stopped.user_attrs["fail_reason"] == "worker stopped by SIGTERM"
+    assert "epoch_seconds" not in stopped.user_attrs  # stopped before training began
+    queued = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in queued] == [stopped.params]
+    assert any("worker stopped by SIGTERM" in line for line in lines)
+    assert signal.getsignal(signal.SIGTERM) is handler_before
+    assert stop_requested() is None
+    release_connections(storage)
+
+
+def test_a_stop_request_during_training_ends_fit_after_the_current_batch():
+    import keras
+
+    from gru_search.trials import EpochReporter
+    from gru_search.workers import SignalGuard
+
+    setup = tiny_trial_setup()
+    estimator = setup["estimator"]
+    batches_seen = []
+
+    class SignalAtThirdBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            batches_seen.append(batch)
+            if len(batches_seen) == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    reporter = EpochReporter(estimator, setup["objective"], setup["X"], setup["y"], None)
+    with SignalGuard() as guard:
+        guard.in_trial = True
+        estimator.fit(setup["X"], setup["y"], callbacks=[SignalAtThirdBatch(), reporter])
+    assert guard.received == "SIGTERM"
+    assert len(batches_seen) == 3  # of 200 epochs x 6 batches: stopped at the next check
+    assert reporter.values == []  # an abandoned epoch is neither scored nor reported
