@@ -23,6 +23,14 @@ from keras import ops
 
 PACKAGE = "gru_search"
 
+# every cell class with a ``variant`` name, filled as the classes are defined
+_CELL_CLASSES: dict[str, type[ProjectedCell]] = {}
+
+
+def registered_cells() -> dict[str, type[ProjectedCell]]:
+    """Custom cell classes by variant name (``"mgu"`` -> :class:`MGUCell`...)."""
+    return dict(_CELL_CLASSES)
+
 
 class ProjectedCell(keras.layers.Layer):
     """Base class of a recurrent cell whose input projection is hoisted out of the loop.
@@ -41,9 +49,16 @@ class ProjectedCell(keras.layers.Layer):
         and the biases (the same defaults as ``keras.layers.GRU``).
     """
 
+    #: the variant name a concrete cell class answers to (None: an abstract base)
+    variant: str | None = None
     #: whether the cell has weights acting on the previous state (recurrent dropout
     #: needs them)
     has_recurrent_kernel: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.variant is not None:
+            _CELL_CLASSES[cls.variant] = cls
 
     def __init__(
         self,
@@ -203,13 +218,16 @@ class GatedRNN(keras.layers.Layer):
         zero_output_for_mask: bool = False,
         **kwargs: Any,
     ) -> None:
-        from gru_search.cells._registry import custom_cell_class
-
         layer_keys = {"name", "dtype", "trainable", "autocast", "input_dim", "input_shape"}
         layer_kwargs = {k: v for k, v in kwargs.items() if k in layer_keys}
         cell_options = {k: v for k, v in kwargs.items() if k not in layer_keys}
         super().__init__(**layer_kwargs)
-        cell_class = custom_cell_class(variant)
+        cell_class = _CELL_CLASSES.get(variant)
+        if cell_class is None:
+            raise ValueError(
+                f"{variant!r} is not a custom gate variant; expected one of "
+                f"{', '.join(sorted(_CELL_CLASSES))}"
+            )
         if not 0.0 <= recurrent_dropout < 1.0 or not 0.0 <= dropout < 1.0:
             raise ValueError(
                 f"dropout and recurrent_dropout must lie in [0, 1), got "

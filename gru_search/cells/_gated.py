@@ -84,6 +84,8 @@ class GRU1Cell(_GatedCandidateCell):
     ``h = z ⊙ h₋ + (1 − z) ⊙ h̃`` (Keras "keep" convention).
     """
 
+    variant = "gru1"
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class GRU2Cell(_GatedCandidateCell):
@@ -91,6 +93,8 @@ class GRU2Cell(_GatedCandidateCell):
 
     Candidate and update as :class:`GRU1Cell`.
     """
+
+    variant = "gru2"
 
     gate_bias = False
 
@@ -101,6 +105,8 @@ class GRU3Cell(_GatedCandidateCell):
 
     Candidate and update as :class:`GRU1Cell`.
     """
+
+    variant = "gru3"
 
     gate_state = False
 
@@ -113,6 +119,8 @@ class MGUCell(_GatedCandidateCell):
     ``h = (1 − f) ⊙ h₋ + f ⊙ h̃`` (the MGU papers' convention).
     """
 
+    variant = "mgu"
+
     n_gates = 1
     gate_input = True
 
@@ -121,12 +129,16 @@ class MGUCell(_GatedCandidateCell):
 class MGU1Cell(_GatedCandidateCell):
     """MGU1 of Heck & Salem (2017): ``f = σ(U_f h₋ + b_f)``; otherwise as :class:`MGUCell`."""
 
+    variant = "mgu1"
+
     n_gates = 1
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MGU2Cell(_GatedCandidateCell):
     """MGU2 of Heck & Salem (2017): ``f = σ(U_f h₋)``; otherwise as :class:`MGUCell`."""
+
+    variant = "mgu2"
 
     n_gates = 1
     gate_bias = False
@@ -135,6 +147,8 @@ class MGU2Cell(_GatedCandidateCell):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MGU3Cell(_GatedCandidateCell):
     """MGU3 of Heck & Salem (2017): ``f = σ(b_f)``; otherwise as :class:`MGUCell`."""
+
+    variant = "mgu3"
 
     n_gates = 1
     gate_state = False

@@ -19,6 +19,8 @@ class UGRNNCell(ProjectedCell):
     ``h = g ⊙ h₋ + (1 − g) ⊙ c`` (keep convention).
     """
 
+    variant = "ugrnn"
+
     def build_weights(self, input_dim: int) -> None:
         self.kernel = self._kernel("kernel", input_dim, 2)
         self.bias = self._vector("bias", 2)
@@ -43,6 +45,8 @@ class LiGRUCell(ProjectedCell):
     replaces the bias. Trainable parameters: ``2nm + 2n² + 4n`` (plus ``4n`` moving
     statistics).
     """
+
+    variant = "ligru"
 
     def __init__(self, units: int, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs):
         super().__init__(units, **kwargs)
@@ -82,6 +86,8 @@ class MinGRUCell(ProjectedCell):
     Neither gate nor candidate sees ``h₋``, so the recurrence is the linear scan
     ``h_t = a_t ⊙ h_{t−1} + b_t`` and runs as a parallel (associative) scan.
     """
+
+    variant = "mingru"
 
     has_recurrent_kernel = False
 
@@ -151,6 +157,8 @@ class LNGRUCell(ProjectedCell):
     Parameters: ``3nm + 3n² + 9n`` (3n gains and 3n offsets on the input side, 3n gains
     on the recurrent side). The input normalisation runs outside the recurrence.
     """
+
+    variant = "lngru"
 
     def __init__(self, units: int, epsilon: float = 1e-5, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)

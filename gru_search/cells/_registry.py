@@ -8,17 +8,7 @@ from typing import Any
 
 import keras
 
-from gru_search.cells._base import GatedRNN, ProjectedCell
-from gru_search.cells._gated import (
-    GRU1Cell,
-    GRU2Cell,
-    GRU3Cell,
-    MGU1Cell,
-    MGU2Cell,
-    MGU3Cell,
-    MGUCell,
-)
-from gru_search.cells._other import LiGRUCell, LNGRUCell, MinGRUCell, UGRNNCell
+from gru_search.cells._base import GatedRNN, ProjectedCell, registered_cells
 
 
 @dataclass(frozen=True)
@@ -187,25 +177,11 @@ _TABLE: tuple[VariantInfo, ...] = (
 
 _INFO = {info.name: info for info in _TABLE}
 
-#: Names of every gate variant, in the order of docs/design.md §3.
+#: Names of every gate variant, in the order of docs/variants.md.
 VARIANTS: tuple[str, ...] = tuple(_INFO)
 
 #: Variants that run on ``keras.layers.GRU`` (and its fused kernel where possible).
 BUILTIN_VARIANTS: frozenset[str] = frozenset({"gru", "gru_v1"})
-
-_CELLS: dict[str, type[ProjectedCell]] = {
-    "gru1": GRU1Cell,
-    "gru2": GRU2Cell,
-    "gru3": GRU3Cell,
-    "mgu": MGUCell,
-    "mgu1": MGU1Cell,
-    "mgu2": MGU2Cell,
-    "mgu3": MGU3Cell,
-    "ugrnn": UGRNNCell,
-    "ligru": LiGRUCell,
-    "mingru": MinGRUCell,
-    "lngru": LNGRUCell,
-}
 
 
 def _unknown(variant: object) -> ValueError:
@@ -240,7 +216,7 @@ def custom_cell_class(variant: str) -> type[ProjectedCell]:
     if variant in BUILTIN_VARIANTS:
         raise ValueError(f"{variant!r} runs on keras.layers.GRU; it has no custom cell")
     try:
-        return _CELLS[variant]
+        return registered_cells()[variant]
     except (KeyError, TypeError):
         raise _unknown(variant) from None
 
