@@ -7,6 +7,7 @@ back with ``safe_mode=True``. As with any pickle, only unpickle estimators you t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 import time
@@ -36,11 +37,10 @@ from gru_search.data import (
     SequenceBatch,
     SequenceScaler,
     check_sequences,
-    fold_patches,
-    resolve_patch_size,
 )
 from gru_search.feeding import fit_arguments
 from gru_search.model import OPTIMIZERS, GRUConfig, Task, build_model
+from gru_search.preprocessing import SequencePreprocessor, TargetScaler
 from gru_search.seeding import seeded
 
 _MAX_SEED = 2**31 - 1
@@ -78,6 +78,21 @@ def _take_rows(inputs: Any, start: int, count: int) -> Any:
     return inputs[start : start + count]
 
 
+@contextlib.contextmanager
+def reusing_predictions(estimator: Any) -> Iterator[None]:
+    """Within the block, ``estimator`` predicting the same ``X`` object reuses the outputs.
+
+    Scoring a trial's epoch asks for the metric and the validation loss: two scikit-learn
+    scorers, each predicting the same rows with the same weights. The memo lives only for
+    the block, so training between two blocks cannot serve stale outputs.
+    """
+    estimator._prediction_memo = None
+    try:
+        yield
+    finally:
+        del estimator._prediction_memo
+
+
 def checked_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
     """Sample weights as float32; negative, NaN or infinite weights are refused."""
     placeholder = np.empty((n_samples, 1))
@@ -106,6 +121,28 @@ def validate_params(estimator: BaseEstimator) -> None:
         A ``ValueError`` naming the parameter, the value and what is allowed.
     """
     estimator._validate_params()
+
+
+#: Parameters a search space may not set: ``units`` comes from the space's ``layers``; the
+#: search seeds every trial itself; trials stop by pruning and are refit for their best
+#: epoch count, which the estimator's own early stopping would fight.
+NOT_SEARCHABLE = (
+    "units",
+    "random_state",
+    "verbose",
+    "early_stopping",
+    "validation_fraction",
+    "patience",
+)
+
+
+def searchable_parameters() -> tuple[str, ...]:
+    """Estimator parameters a search space may search or fix, in constructor order.
+
+    Derived from the estimators' parameter constraints: a new parameter with a constraint
+    is searchable without touching the space code.
+    """
+    return tuple(name for name in parameter_constraints() if name not in NOT_SEARCHABLE)
 
 
 def parameter_constraints() -> dict[str, list[Any]]:
@@ -205,22 +242,21 @@ class _BaseGRU(BaseEstimator):
         self.verbose = verbose
 
     # -- steps, each overridable -----------------------------------------------------
-    def _config(self, seed: int) -> GRUConfig:
-        return GRUConfig(
-            units=self.units,
-            cell=self.cell,
-            bidirectional=self.bidirectional,
-            dropout=self.dropout,
-            recurrent_dropout=self.recurrent_dropout,
-            layer_norm=self.layer_norm,
-            pooling=self.pooling,
-            head_units=self.head_units,
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            clipnorm=self.clipnorm,
-            jit_compile=self.jit_compile,
-            seed=seed,
-        )
+    def model_config(self, seed: int | None = None) -> GRUConfig:
+        """The architecture and optimiser these parameters describe (validated).
+
+        Parameters
+        ----------
+        seed : int or None
+            Seed of the initialisers and dropout masks of the model built from it.
+
+        Returns
+        -------
+        GRUConfig
+        """
+        # every GRUConfig field but the seed is an estimator parameter of the same name
+        fields = (f.name for f in dataclasses.fields(GRUConfig) if f.name != "seed")
+        return GRUConfig(**{name: getattr(self, name) for name in fields}, seed=seed)
 
     def _validate_X(self, X: Any, *, reset: bool) -> SequenceBatch:
         name = type(self).__name__
@@ -236,7 +272,7 @@ class _BaseGRU(BaseEstimator):
             return batch
         check_is_fitted(self)
         batch = check_sequences(X, estimator_name=name)
-        if batch.layout == "2d" and self._fit_layout == "2d":
+        if batch.layout == "2d" and self.preprocessor_.layout == "2d":
             validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
         if batch.n_features != self.input_shape_[1]:
             raise ValueError(
@@ -253,12 +289,20 @@ class _BaseGRU(BaseEstimator):
         return batch
 
     def _model_inputs(self, batch: SequenceBatch) -> Any:
-        values = self.scaler_.transform(batch)
-        if self.input_shape_[0] is not None:
-            return fold_patches(values, None, self.patch_size_)[0]
-        mask = batch.mask if batch.mask is not None else np.ones(values.shape[:2], dtype=bool)
-        values, mask = fold_patches(values, mask, self.patch_size_)
-        return {"sequences": values, "mask": mask}
+        return self.preprocessor_.transform(batch)
+
+    # the preprocessor's parts, as fitted attributes of their own (documented API)
+    @property
+    def input_shape_(self) -> tuple[int | None, int]:
+        return self.preprocessor_.input_shape
+
+    @property
+    def scaler_(self) -> SequenceScaler:
+        return self.preprocessor_.scaler
+
+    @property
+    def patch_size_(self) -> int:
+        return self.preprocessor_.patch_size
 
     def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
         """Encode targets for Keras; return (encoded, n_outputs)."""
@@ -318,20 +362,17 @@ class _BaseGRU(BaseEstimator):
         # seeded for reproducible weights and shuffling; the caller's random state is
         # restored afterwards
         with seeded(seed):
-            config = self._config(seed)  # validates the architecture parameters
+            config = self.model_config(seed)  # validates the architecture parameters
 
-            self._fit_layout = batch.layout
-            ragged = batch.layout == "list"
-            self.input_shape_ = (None if ragged else batch.n_timesteps, batch.n_features)
-            self.patch_size_ = resolve_patch_size(self.patch_size, batch.n_timesteps)
-            self.scaler_ = SequenceScaler.fit(batch, self.scaling)
-            model_steps = None if ragged else -(-batch.n_timesteps // self.patch_size_)
+            self.preprocessor_ = SequencePreprocessor.fit(
+                batch, scaling=self.scaling, patch_size=self.patch_size
+            )
             self.model_ = build_model(
                 config,
-                (model_steps, batch.n_features * self.patch_size_),
+                self.preprocessor_.model_input_shape,
                 task=self._task,
                 n_outputs=n_outputs,
-                masked=ragged,
+                masked=self.preprocessor_.masked,
             )
 
             callbacks = [timer := _EpochTimer(), *(callbacks or [])]
@@ -378,20 +419,6 @@ class _BaseGRU(BaseEstimator):
             losses = self.history_[monitor]
             self.best_epoch_ = int(np.nanargmin(losses)) + 1 if np.isfinite(losses).any() else 0
         return self
-
-    @contextlib.contextmanager
-    def _reusing_predictions(self) -> Iterator[None]:
-        """Within the block, predicting the same ``X`` object again reuses the outputs.
-
-        Scoring a trial's epoch asks for the metric and the validation loss: two scikit-learn
-        scorers, each predicting the same rows with the same weights. The memo lives only
-        for the block, so training between two blocks cannot serve stale outputs.
-        """
-        self._prediction_memo: tuple[Any, np.ndarray] | None = None
-        try:
-            yield
-        finally:
-            del self._prediction_memo
 
     def _raw_predict(self, X: Any) -> np.ndarray:
         memo = getattr(self, "_prediction_memo", False)
@@ -512,8 +539,11 @@ _SHARED_ATTRIBUTES = """
         time step of 3-D or list ``X``.
     feature_names_in_ : ndarray of str
         Column names of a 2-D DataFrame ``X``; only then defined.
+    preprocessor_ : SequencePreprocessor
+        Layout, scaling and patch size learned in ``fit``: the path from ``X`` to the
+        model's inputs (:mod:`gru_search.preprocessing`).
     scaler_ : SequenceScaler
-        The input scaling learned in ``fit``.
+        The input scaling learned in ``fit`` (``preprocessor_.scaler``).
     patch_size_ : int
         Time steps per recurrent step, ``patch_size`` resolved for the training data.
     history_ : dict of str to list of float
@@ -604,7 +634,10 @@ class GRURegressor(RegressorMixin, _BaseGRU):
     Attributes
     ----------
     n_outputs_ : int
-        Number of targets.{_SHARED_ATTRIBUTES}
+        Number of targets.
+    target_scaler_ : TargetScaler
+        The targets' per-output mean and scale (the model learns standardised targets;
+        predictions come back in the targets' units).{_SHARED_ATTRIBUTES}
     Examples
     --------
     >>> from gru_search import GRURegressor
@@ -630,15 +663,9 @@ class GRURegressor(RegressorMixin, _BaseGRU):
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinity; expected finite targets")
-        self._y_ndim = y.ndim
-        targets = y.reshape(len(y), -1).astype(np.float64)
-        self.n_outputs_ = targets.shape[1]
-        self._target_mean = targets.mean(axis=0)
-        scale = targets.std(axis=0)
-        self._target_scale = np.where(scale < 1e-12, 1.0, scale)
-        return ((targets - self._target_mean) / self._target_scale).astype(
-            np.float32
-        ), targets.shape[1]
+        self.target_scaler_ = TargetScaler.fit(y)
+        self.n_outputs_ = self.target_scaler_.n_outputs
+        return self.target_scaler_.transform(y), self.n_outputs_
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets.
@@ -649,9 +676,7 @@ class GRURegressor(RegressorMixin, _BaseGRU):
             1-D when fitted on a 1-D ``y``.
         """
         check_is_fitted(self)
-        output = self._raw_predict(X).astype(np.float64)
-        output = output * self._target_scale + self._target_mean
-        return output.reshape(-1) if self._y_ndim == 1 else output
+        return self.target_scaler_.inverse_transform(self._raw_predict(X).astype(np.float64))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

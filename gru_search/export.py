@@ -33,9 +33,13 @@ import keras
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from gru_search.data import SCALINGS, SequenceScaler
 from gru_search.estimators import GRUClassifier, GRURegressor, validate_params
 from gru_search.exceptions import ExportError
+from gru_search.preprocessing import (
+    SequencePreprocessor,
+    TargetScaler,
+    checked_count,
+)
 
 FORMAT = "gru-search-model"
 FORMAT_VERSION = 2
@@ -209,11 +213,8 @@ def save_search(search: Any, path: str | os.PathLike, *, overwrite: bool = False
 
 def _fitted_state(estimator: Any) -> dict[str, Any]:
     state: dict[str, Any] = {
-        "input_shape": list(estimator.input_shape_),
-        "fit_layout": estimator._fit_layout,
-        "patch_size": estimator.patch_size_,
+        **estimator.preprocessor_.to_dict(),
         "n_features_in": estimator.n_features_in_,
-        "scaler": estimator.scaler_.to_dict(),
         "n_iter": estimator.n_iter_,
         "best_epoch": estimator.best_epoch_,
         "epoch_seconds": list(estimator.epoch_seconds_),
@@ -226,9 +227,7 @@ def _fitted_state(estimator: Any) -> dict[str, Any]:
         state["classes_dtype"] = estimator.classes_.dtype.str
     else:
         state["n_outputs"] = estimator.n_outputs_
-        state["y_ndim"] = estimator._y_ndim
-        state["target_mean"] = _jsonable(estimator._target_mean)
-        state["target_scale"] = _jsonable(estimator._target_scale)
+        state.update(estimator.target_scaler_.to_dict())
     return _jsonable(state)
 
 
@@ -355,48 +354,12 @@ def _params(params: dict[str, Any]) -> dict[str, Any]:
     return restored
 
 
-def _count(value: Any, name: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return value
-
-
-def _finite(values: Any, name: str, length: int, *, positive: bool = False) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    if array.shape != (length,):
-        raise ValueError(f"{name} must hold {length} numbers, got shape {array.shape}")
-    if not np.all(np.isfinite(array)) or (positive and not np.all(array > 0)):
-        rule = "finite and > 0" if positive else "finite"
-        raise ValueError(f"{name} must be {rule}, got {array.tolist()}")
-    return array
-
-
 def _restore(estimator: Any, state: dict[str, Any]) -> None:
     """Set the fitted attributes from ``state``, checking every value on the way."""
-    shape = state["input_shape"]
-    if not isinstance(shape, list) or len(shape) != 2:
-        raise ValueError(f"input_shape must be [n_timesteps or null, n_features], got {shape!r}")
-    steps = None if shape[0] is None else _count(shape[0], "input_shape[0]", 1)
-    features = _count(shape[1], "input_shape[1]", 1)
-    estimator.input_shape_ = (steps, features)
-    if state["fit_layout"] not in ("2d", "3d", "list"):
-        raise ValueError(f"fit_layout must be 2d, 3d or list, got {state['fit_layout']!r}")
-    if (state["fit_layout"] == "list") != (steps is None):
-        raise ValueError("fit_layout 'list' goes with null time steps, and only it")
-    estimator._fit_layout = state["fit_layout"]
-    estimator.patch_size_ = _count(state["patch_size"], "patch_size", 1)
-    estimator.n_features_in_ = _count(state["n_features_in"], "n_features_in", 1)
-    scaler = state["scaler"]
-    if not isinstance(scaler, dict) or scaler.get("method") not in SCALINGS:
-        raise ValueError(f"scaler method must be one of {', '.join(SCALINGS)}, got {scaler!r}")
-    if scaler["method"] == "standard":
-        mean = _finite(scaler["mean"], "scaler mean", features).astype(np.float32)
-        scale = _finite(scaler["scale"], "scaler scale", features, positive=True)
-        estimator.scaler_ = SequenceScaler("standard", mean, scale.astype(np.float32))
-    else:
-        estimator.scaler_ = SequenceScaler(scaler["method"])
-    estimator.n_iter_ = _count(state["n_iter"], "n_iter", 0)
-    estimator.best_epoch_ = _count(state["best_epoch"], "best_epoch", 0)
+    estimator.preprocessor_ = SequencePreprocessor.from_dict(state)
+    estimator.n_features_in_ = checked_count(state["n_features_in"], "n_features_in", 1)
+    estimator.n_iter_ = checked_count(state["n_iter"], "n_iter", 0)
+    estimator.best_epoch_ = checked_count(state["best_epoch"], "best_epoch", 0)
     estimator.epoch_seconds_ = [float(v) for v in state["epoch_seconds"]]
     estimator.history_ = {
         str(key): [float(v) for v in values] for key, values in dict(state["history"]).items()
@@ -415,15 +378,8 @@ def _restore(estimator: Any, state: dict[str, Any]) -> None:
             raise ValueError(f"classes must be 2 or more distinct labels, got {classes.tolist()}")
         estimator.classes_ = classes
     else:
-        estimator.n_outputs_ = _count(state["n_outputs"], "n_outputs", 1)
-        if state["y_ndim"] not in (1, 2) or (state["y_ndim"] == 1 and estimator.n_outputs_ > 1):
-            raise ValueError(f"y_ndim must be 1 (one target) or 2, got {state['y_ndim']!r}")
-        estimator._y_ndim = state["y_ndim"]
-        n_outputs = estimator.n_outputs_
-        estimator._target_mean = _finite(state["target_mean"], "target_mean", n_outputs)
-        estimator._target_scale = _finite(
-            state["target_scale"], "target_scale", n_outputs, positive=True
-        )
+        estimator.n_outputs_ = checked_count(state["n_outputs"], "n_outputs", 1)
+        estimator.target_scaler_ = TargetScaler.from_dict(state, estimator.n_outputs_)
 
 
 def _check_against_model(estimator: Any, model: keras.Model) -> None:

@@ -46,32 +46,16 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from gru_search.estimators import parameter_constraints
+from gru_search.estimators import parameter_constraints, searchable_parameters
 from gru_search.exceptions import SpaceError
 
 #: Folder of the spaces shipped with the package (``load_space("quick")``). In a checkout it
 #: is a link to the top-level ``search_spaces/``; wheels carry the files themselves.
 SPACES_DIR = Path(__file__).resolve().parent / "search_spaces"
 
-#: Estimator parameters a space may search or fix (``units`` comes from ``layers``).
-ESTIMATOR_PARAMS = (
-    "cell",
-    "bidirectional",
-    "dropout",
-    "recurrent_dropout",
-    "layer_norm",
-    "pooling",
-    "head_units",
-    "optimizer",
-    "learning_rate",
-    "clipnorm",
-    "batch_size",
-    "epochs",
-    "lr_patience",
-    "scaling",
-    "patch_size",
-    "jit_compile",
-)
+#: Estimator parameters a space may search or fix (``units`` comes from ``layers``): every
+#: parameter of the estimators but the few they mark unsearchable.
+ESTIMATOR_PARAMS = searchable_parameters()
 _METRICS_MINIMIZED = ("loss",)
 _CONSTRAINTS = parameter_constraints()
 
@@ -151,7 +135,7 @@ class TrainingSettings:
         Scorers are maximised, ``"loss"`` minimised.
     pruning_warmup : int
         Epochs before a trial may be pruned: GRU curves often plateau for tens of epochs
-        before they drop (docs/design.md §6a), so an early cut kills the winners.
+        before they drop (docs/design.md §5), so an early cut kills the winners.
     finalists : int
         With a hold-out, the best trials that are cross-validated on all the data before
         the refit (the best mean fold score is refit); 1 refits the best trial as it is.

@@ -20,10 +20,11 @@ from typing import Any
 import keras
 import numpy as np
 import optuna
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.utils import _safe_indexing
 
+from gru_search.estimators import reusing_predictions
 from gru_search.spaces import SearchSpace
 from gru_search.stopping import WorkerStopped, raise_if_stop_requested, stop_requested
 
@@ -65,19 +66,19 @@ class Objective:
     @classmethod
     def create(cls, metric: str | None, estimator: Any) -> Objective:
         """The objective for ``metric`` (``None``: accuracy or r2 by task)."""
-        is_classifier = getattr(estimator, "_task", "classification") == "classification"
+        classifier = is_classifier(estimator)
         if metric is None:
-            metric = "accuracy" if is_classifier else "r2"
+            metric = "accuracy" if classifier else "r2"
         if (kind := metric_task(metric)) and kind != (
-            "classification" if is_classifier else "regression"
+            "classification" if classifier else "regression"
         ):
             raise ValueError(
                 f"metric {metric!r} scores {kind}, but {type(estimator).__name__} does "
-                f"{'classification' if is_classifier else 'regression'}; leave the space's "
+                f"{'classification' if classifier else 'regression'}; leave the space's "
                 "training.metric out (accuracy or r2 by task) or name a "
-                f"{'classification' if is_classifier else 'regression'} metric"
+                f"{'classification' if classifier else 'regression'} metric"
             )
-        loss_name = "neg_log_loss" if is_classifier else "neg_mean_squared_error"
+        loss_name = "neg_log_loss" if classifier else "neg_mean_squared_error"
         loss = check_scoring(estimator, scoring=loss_name)
         if metric == "loss":
             return cls("loss", loss, -1.0, loss)
@@ -92,7 +93,7 @@ class Objective:
 
     def score_and_loss(self, estimator: Any, X: Any, y: Any) -> tuple[float, float]:
         """The objective and the validation loss from one prediction of ``X``."""
-        with estimator._reusing_predictions():
+        with reusing_predictions(estimator):
             return self(estimator, X, y), self.validation_loss(estimator, X, y)
 
 
@@ -211,7 +212,7 @@ def run_trial(
         candidate = clone(estimator).set_params(**params)
         if random_state is not None and estimator.get_params().get("random_state") is None:
             candidate.set_params(random_state=(random_state + trial.number) % (2**31 - 1))
-        config = candidate._config(seed=None)
+        config = candidate.model_config()
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         trial.set_user_attr("estimator_params", _jsonable(params))
         trial.set_user_attr("cell", config.cell)

@@ -20,12 +20,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-import numpy as np
 from sklearn.base import clone
 
-from gru_search.data import SequenceScaler, check_sequences, fold_patches, resolve_patch_size
+from gru_search.data import check_sequences, resolve_patch_size
 from gru_search.estimators import GRUClassifier
 from gru_search.model import GRUConfig, Task, build_model
+from gru_search.preprocessing import SequencePreprocessor
 from gru_search.spaces import CategoricalParam, FloatParam, IntParam, Param, SearchSpace, load_space
 
 
@@ -119,7 +119,7 @@ def params_from_hyperparameters(hp: Any, space: SearchSpace | str) -> dict[str, 
 
 def _config(params: dict[str, Any], seed: int | None) -> GRUConfig:
     # the estimator owns the mapping from its parameters to a model configuration
-    return GRUClassifier().set_params(**params)._config(seed)
+    return GRUClassifier().set_params(**params).model_config(seed)
 
 
 def to_hypermodel(
@@ -173,12 +173,15 @@ def to_hypermodel(
 
         def fit(self, hp: Any, model: Any, x: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
             params = space.to_estimator_params(_active_values(hp, space))
-            batch = check_sequences(x)
-            scaler = SequenceScaler.fit(batch, params.get("scaling", "standard"))
-            patch = resolve_patch_size(params.get("patch_size", "auto"), batch.n_timesteps)
+            # the estimators' own fitted preprocessing: scaling, patches (and masks)
+            preprocessor = SequencePreprocessor.fit(
+                check_sequences(x),
+                scaling=params.get("scaling", "standard"),
+                patch_size=params.get("patch_size", "auto"),
+            )
 
-            def prepare(values: Any) -> np.ndarray:
-                return fold_patches(scaler.transform(check_sequences(values)), None, patch)[0]
+            def prepare(values: Any) -> Any:
+                return preprocessor.transform(check_sequences(values))
 
             if kwargs.get("validation_data") is not None:
                 x_val, *rest = kwargs["validation_data"]
