@@ -228,10 +228,12 @@ def _wait_or_kill(process: subprocess.Popen) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gru_search import GRUSearchCV, load, load_space
+    from gru_search import GRUSearchCV, engine, load, load_space
+    from gru_search.engine import SearchSettings
     from gru_search.export import save_search
     from gru_search.report import write_report
     from gru_search.storage import is_sqlite, release_connections
+    from gru_search.studies import quiet_optuna
 
     space = load_space(args.space)  # fail on a bad space before loading data
     gpus = _gpu_ids(args.gpus)
@@ -254,7 +256,7 @@ def _run(args: argparse.Namespace) -> int:
     if trials is None and timeout is None:
         trials = 20
     print(f"study {study_name!r} in {_redact(storage)}; results in {out}/", flush=True)
-    search = GRUSearchCV(
+    settings = SearchSettings(
         _estimator(args.task),
         space=space,
         n_trials=trials,
@@ -265,36 +267,42 @@ def _run(args: argparse.Namespace) -> int:
         study_name=study_name,
         random_state=args.random_state,
         progress_bar=not args.no_progress and workers == 1,
+        trials_per_process=args.trials_per_process if workers == 1 else None,
         verbose=1,
     )
-    from gru_search.search import quiet_optuna
-
+    log = engine.make_log(settings)
     start = time.perf_counter()
-    setup = search._setup(data.X_train, data.y_train)
+    setup = engine.prepare(settings, data.X_train, data.y_train)
+    X, y = data.X_train, data.y_train
     # the study records how to load the data and judge trials, so that `gru-search
     # worker` processes on any machine can join it
     extra = {
         "data": _data_spec(args),
         "search": {
             "cv": args.cv,
-            "validation_fraction": search.validation_fraction,
+            "validation_fraction": settings.validation_fraction,
             "random_state": args.random_state,
-            "pruner": search.pruner,
+            "sampler": settings.sampler,
+            "pruner": settings.pruner,
         },
         "target": trials if workers > 1 else None,
     }
     with quiet_optuna(1):
-        study = search._open_study(
-            setup, extra, heartbeat_interval=args.heartbeat, grace_period=args.grace
+        study = engine.open_search_study(
+            settings,
+            setup,
+            extra_spec=extra,
+            log=log,
+            heartbeat_interval=args.heartbeat,
+            grace_period=args.grace,
         )
-        if workers == 1 and args.trials_per_process:
-            search.trials_per_process = args.trials_per_process
-            search._optimize_in_children(
-                study, storage, setup, data.X_train, data.y_train, None, []
+        interrupted = False
+        if workers == 1 and settings.trials_per_process:
+            interrupted = engine.optimize_in_children(
+                settings, study, storage, setup, X, y, log=log
             )
         elif workers == 1:
-            search.trials_per_process = None
-            search._optimize(study, setup, data.X_train, data.y_train, None, [])
+            interrupted = engine.optimize(settings, study, setup, X, y, log=log)
         else:
             codes = _spawn_workers(args, study_name, storage, workers, gpus)
             for index, code in enumerate(codes):
@@ -304,7 +312,8 @@ def _run(args: argparse.Namespace) -> int:
                         f"worker {index} {how}; a trial it was running is retried by the others",
                         file=sys.stderr,
                     )
-        search._conclude(study, setup, data.X_train, data.y_train)
+        outcome = engine.conclude(settings, study, setup, X, y, interrupted=interrupted, log=log)
+    search = GRUSearchCV.from_outcome(settings, outcome)
     print(f"\nsearch finished in {time.perf_counter() - start:.0f} s; leaderboard:")
     _print_leaderboard(search.leaderboard())
     _keep_previous_export(out / "model", search.best_trial_.number)
@@ -377,16 +386,16 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
     """Join the study in ``storage`` named by ``args`` and run trials until told to stop."""
     import optuna
 
-    from gru_search import GRUSearchCV, load_space
+    from gru_search import engine, load_space
     from gru_search.datasets import load_data
-    from gru_search.search import (
+    from gru_search.spaces import SearchSpace
+    from gru_search.studies import (
         STUDY_SPEC_KEY,
         make_pruner,
         make_sampler,
         quiet_optuna,
         spec_conflicts,
     )
-    from gru_search.spaces import SearchSpace
     from gru_search.workers import run_worker_loop, worker_id
 
     try:
@@ -418,7 +427,7 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
     data = load_data(**spec["data"])
     settings = spec.get("search", {})
     space = SearchSpace.from_dict(spec["space"], source=f"study {args.study}")
-    search = GRUSearchCV(
+    search = engine.SearchSettings(
         _estimator(spec["task"]),
         space=space,
         cv=settings.get("cv"),
@@ -427,14 +436,14 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
         random_state=settings.get("random_state"),
         verbose=1,
     )
-    setup = search._setup(data.X_train, data.y_train)  # the same split in every worker
+    setup = engine.prepare(search, data.X_train, data.y_train)  # one split in every worker
     # every worker its own sampler seed, or all would propose the same trials
     seed = abs(hash(worker_id())) % (2**31 - 1)
     with quiet_optuna(1):
         study = optuna.load_study(
             study_name=args.study,
             storage=storage,
-            sampler=make_sampler("tpe", seed, parallel=True),
+            sampler=make_sampler(settings.get("sampler", "tpe"), seed, parallel=True),
             pruner=make_pruner(
                 settings.get("pruner", "hyperband"),
                 space.training.pruning_warmup,
@@ -449,7 +458,7 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
         )
         report = run_worker_loop(
             study,
-            search._trial_function(setup, data.X_train, data.y_train),
+            engine.trial_function(search, setup, data.X_train, data.y_train),
             target=target,
             max_trials=args.n_trials,
             timeout=args.timeout,
@@ -470,9 +479,9 @@ def _export(args: argparse.Namespace) -> int:
 
     from gru_search import save
     from gru_search.finalists import selected_trial
-    from gru_search.search import STUDY_SPEC_KEY
     from gru_search.spaces import SearchSpace
     from gru_search.storage import make_storage
+    from gru_search.studies import STUDY_SPEC_KEY
     from gru_search.trials import refit_params
 
     try:

@@ -41,19 +41,20 @@ _CTRL_C_SECONDS = 2.0
 class ChildTask:
     """Everything a child needs to run its share of the study, but the share itself.
 
-    It is written to a file once per search, not sent through the pipe that starts each
-    child: a child that dies while starting never reads that pipe, and a parent writing
-    megabytes of data into it would block forever.
+    ``run_share(task, share)`` is a module-level function (pickled by name) that runs
+    ``share.n_trials`` trials of the study; ``payload`` is whatever it needs (estimator,
+    data, callbacks). This module only runs processes: what a trial is belongs to the
+    caller (:func:`gru_search.engine.run_child_share`).
+
+    The task is written to a file once per search, not sent through the pipe that starts
+    each child: a child that dies while starting never reads that pipe, and a parent
+    writing megabytes of data into it would block forever.
     """
 
-    search_params: dict[str, Any]
+    run_share: Callable[[ChildTask, ChildShare], None]
     storage_url: str
     study_name: str
-    setup: Any
-    X: Any
-    y: Any
-    sample_weight: Any
-    callbacks: list[Any]
+    payload: Any
 
 
 @dataclass(frozen=True)
@@ -99,33 +100,8 @@ def _child_main(task_path: str, share: ChildShare, parent_pid: int, error_path: 
 
 
 def _run_share(task: ChildTask, share: ChildShare) -> None:
-    from gru_search.search import GRUSearchCV, make_pruner, make_sampler, quiet_optuna
-    from gru_search.storage import make_storage
-    from gru_search.trials import StopWhenHopeless
-
-    search = GRUSearchCV(**task.search_params)
-    space = task.setup.space
-    with quiet_optuna(search.verbose), terminate_as_interrupt():
-        study = optuna.load_study(
-            study_name=task.study_name,
-            storage=make_storage(task.storage_url),
-            sampler=make_sampler(search.sampler, share.sampler_seed, parallel=False),
-            pruner=make_pruner(search.pruner, space.training.pruning_warmup, space.training.epochs),
-        )
-        # on Ctrl-C Optuna marks the running trial FAIL; the parent decides what is next
-        with contextlib.suppress(KeyboardInterrupt):
-            study.optimize(
-                search._trial_function(task.setup, task.X, task.y, task.sample_weight),
-                n_trials=share.n_trials,
-                timeout=share.timeout,
-                catch=(Exception,),
-                callbacks=[
-                    search._trial_logger(space, task.setup.objective),
-                    StopWhenHopeless(),
-                    *task.callbacks,
-                ],
-                gc_after_trial=False,
-            )
+    with terminate_as_interrupt():
+        task.run_share(task, share)
 
 
 def _finished(study: optuna.Study) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from gru_search.search import leaderboard
+from gru_search.leaderboard import leaderboard
 
 
 def _pyplot():

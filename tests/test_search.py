@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import clone
 
 from gru_search import GRUClassifier, GRURegressor, GRUSearchCV, SearchSpace
+from gru_search.engine import trials_per_process
 from gru_search.exceptions import SearchFailedError, StudyMismatchError
 from gru_search.trials import refit_params
 
@@ -245,16 +246,16 @@ def test_trials_can_run_in_recycled_child_processes():
 
 
 def test_auto_recycles_only_long_studies():
-    assert GRUSearchCV(BASE, n_trials=5)._resolved_trials_per_process() is None
-    assert GRUSearchCV(BASE, n_trials=60)._resolved_trials_per_process() == 20
-    assert GRUSearchCV(BASE, timeout=300)._resolved_trials_per_process() == 20
-    assert GRUSearchCV(BASE, timeout=300, n_jobs=2)._resolved_trials_per_process() is None
-    assert (
-        GRUSearchCV(BASE, n_trials=60, trials_per_process=None)._resolved_trials_per_process()
-        is None
-    )
+    def per_process(**params):
+        return trials_per_process(GRUSearchCV(BASE, **params).settings())
+
+    assert per_process(n_trials=5) is None
+    assert per_process(n_trials=60) == 20
+    assert per_process(timeout=300) == 20
+    assert per_process(timeout=300, n_jobs=2) is None
+    assert per_process(n_trials=60, trials_per_process=None) is None
     with pytest.raises(ValueError, match="trials_per_process must be"):
-        GRUSearchCV(BASE, n_trials=60, trials_per_process=0)._resolved_trials_per_process()
+        per_process(n_trials=60, trials_per_process=0)
 
 
 def test_a_script_without_a_main_guard_gets_an_error_that_says_so(tmp_path):
