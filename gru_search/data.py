@@ -1,6 +1,6 @@
 """Sequence input conventions: validation, padding, masking, scaling, pandas helpers.
 
-Conventions (docs/design.md §2):
+Conventions (docs/conventions.md):
 
 * 2-D ``X`` is ``(n_samples, n_timesteps)``: univariate sequences;
 * 3-D ``X`` is ``(n_samples, n_timesteps, n_features)``: channels last, as in Keras;

@@ -19,7 +19,7 @@ from gru_search.exceptions import DataError
 class Dataset:
     """Training (and optional test) sequences with their targets.
 
-    ``X`` follows docs/design.md §2: ``(n, time, features)`` arrays (channels last) or lists
+    ``X`` follows docs/conventions.md: ``(n, time, features)`` arrays (channels last) or lists
     of uneven sequences.
     """
 

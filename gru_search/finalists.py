@@ -6,7 +6,7 @@ validation-loss tie-break picked the one that generalised worst (benchmarks/RESU
 So the few best trials of a hold-out study (the *finalists*) are trained again on K folds
 of all the data, each for its best epoch count (exactly what the refit will do), and the
 one with the best mean fold score becomes the refit, the study's order breaking ties
-(docs/design.md §6a: pick the winner on a less noisy estimate before refitting). The outcome
+(docs/design.md §5: pick the winner on a less noisy estimate before refitting). The outcome
 is stored on the study, so that ``gru-search export`` and the dashboard see the same
 choice.
 """

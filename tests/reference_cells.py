@@ -1,4 +1,4 @@
-"""NumPy references of every gate variant's equations (docs/design.md §3), written independently.
+"""NumPy references of every gate variant's equations (docs/variants.md), written independently.
 
 Each function takes the layer's weights by name (a dict of arrays), one input ``x`` of
 shape (batch, m) and the previous state ``h`` of shape (batch, n), and returns the next
