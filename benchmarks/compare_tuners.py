@@ -148,17 +148,14 @@ class Split:
 
 
 def load_split(name: str, seed: int) -> Split:
-    from sklearn.model_selection import train_test_split
+    from bench_data import holdout, load
     from sklearn.preprocessing import LabelEncoder
 
-    from gru_search.datasets import load_aeon
-
-    data = load_aeon(name)
+    data = load(name)
     encoder = LabelEncoder().fit(data.y_train)
     X_train = np.asarray(data.X_train, dtype=np.float32)
     y_train = encoder.transform(data.y_train)
-    rows = np.arange(len(y_train))
-    fit_rows, val_rows = train_test_split(rows, test_size=0.2, random_state=seed, stratify=y_train)
+    fit_rows, val_rows = holdout(y_train, seed)
     return Split(
         name=name,
         X_train=X_train,

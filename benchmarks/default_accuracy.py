@@ -16,9 +16,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from bench_data import load
 
 from gru_search import GRUClassifier
-from gru_search.cli import load_aeon
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     summary = {}
     for name in args.datasets:
-        X_train, y_train, X_test, y_test = load_aeon(name)
+        X_train, y_train, X_test, y_test = load(name)
         scores = []
         for seed in args.seeds:
             start = time.perf_counter()

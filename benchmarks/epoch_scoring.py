@@ -36,8 +36,9 @@ def per_call(function, repeats: int) -> float:
 
 
 def main() -> None:
+    from bench_data import fit_and_validation, load
+
     from gru_search import GRUClassifier
-    from gru_search.datasets import load_aeon
     from gru_search.estimators import _PREDICT_BATCH, _pad_rows
     from gru_search.trials import Objective
 
@@ -46,10 +47,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
 
-    data = load_aeon(args.dataset)
-    n_val = max(1, len(data.y_train) // 5)
-    X_fit, y_fit = data.X_train[n_val:], data.y_train[n_val:]
-    X_val, y_val = data.X_train[:n_val], data.y_train[:n_val]
+    data = load(args.dataset)
+    X_fit, y_fit, X_val, y_val = fit_and_validation(data)
+    n_val = len(y_val)
     estimator = GRUClassifier(epochs=20, random_state=0).fit(X_fit, y_fit)
     objective = Objective.create("accuracy", estimator)
     inputs = estimator._model_inputs(estimator._validate_X(X_val, reset=False))

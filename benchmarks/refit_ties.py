@@ -18,8 +18,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from bench_data import load
+
 from gru_search import GRUClassifier, GRUSearchCV
-from gru_search.datasets import Dataset, load_aeon
+from gru_search.datasets import Dataset
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    data = load_aeon(args.dataset)
+    data = load(args.dataset)
     with tempfile.TemporaryDirectory() as folder:
         search = GRUSearchCV(
             GRUClassifier(),

@@ -17,8 +17,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from bench_data import load
+
 from gru_search import GRUClassifier, GRUSearchCV
-from gru_search.cli import load_aeon
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for name in args.datasets:
-        X_train, y_train, X_test, y_test = load_aeon(name)
+        X_train, y_train, X_test, y_test = load(name)
         start = time.perf_counter()
         search = GRUSearchCV(
             GRUClassifier(),

@@ -31,8 +31,9 @@ import numpy as np
 
 
 def main() -> None:
+    from bench_data import fit_and_validation, load
+
     from gru_search import GRUClassifier, feeding
-    from gru_search.datasets import load_aeon
     from gru_search.trials import EpochReporter, Objective, release_keras_memory
 
     class SeparateScoring(EpochReporter):
@@ -49,10 +50,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    data = load_aeon(args.dataset)
-    n_val = max(1, len(data.y_train) // 5)
-    X_fit, y_fit = data.X_train[n_val:], data.y_train[n_val:]
-    X_val, y_val = data.X_train[:n_val], data.y_train[:n_val]
+    data = load(args.dataset)
+    X_fit, y_fit, X_val, y_val = fit_and_validation(data)
+    n_val = len(y_val)
     pipeline_bytes = feeding.PIPELINE_MAX_BYTES
 
     def trial_fit(before: bool) -> tuple[float, float]:
