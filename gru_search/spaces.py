@@ -24,8 +24,13 @@ A space file (``search_spaces/*.yaml``) looks like::
     start_from:              # trials evaluated first (Optuna's enqueue_trial)
       - {n_layers: 1, units_0: 32, cell: gru, dropout: 0.0, learning_rate: 3.0e-3}
 
-Distributions map one-to-one onto Optuna's ``suggest_int`` / ``suggest_float`` /
-``suggest_categorical``. A parameter with ``when: {other: [values]}`` is sampled only in
+Every distribution is Optuna's own object (``IntDistribution``, ``FloatDistribution``,
+``CategoricalDistribution``), built when the file loads, so Optuna's rules for bounds, log
+scales and steps apply there, with the file and key in the message; trials draw through
+``suggest_int`` / ``suggest_float`` / ``suggest_categorical``. Every value a space can give
+an estimator is checked against the estimator's own parameter constraints.
+
+A parameter with ``when: {other: [values]}`` is sampled only in
 trials where ``other`` took one of ``values`` (define-by-run). One pure function,
 :meth:`SearchSpace.to_estimator_params`, turns a trial's parameters into estimator
 parameters (``n_layers=2, units_0=64, units_1=32`` becomes ``units=(64, 32)``).
@@ -35,11 +40,13 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import optuna
 import yaml
 from sklearn.utils._param_validation import (
     InvalidParameterError,
@@ -76,48 +83,54 @@ MAX_DOCUMENT_NODES = 100_000
 
 
 @dataclass(frozen=True)
-class IntParam:
-    """An integer drawn from ``[low, high]`` (``trial.suggest_int``)."""
+class Param:
+    """One searched parameter: its name, Optuna's distribution and when it is active.
+
+    The distribution is Optuna's own object (``IntDistribution``, ``FloatDistribution``
+    or ``CategoricalDistribution``), so its rules (bounds, log scale, step) are Optuna's;
+    ``when`` holds ``(other parameter, values)`` pairs that must all hold for this
+    parameter to be sampled.
+    """
 
     name: str
-    low: int
-    high: int
-    step: int = 1
-    log: bool = False
+    distribution: optuna.distributions.BaseDistribution
     when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
-    def suggest(self, trial: Any) -> int:
-        return trial.suggest_int(self.name, self.low, self.high, step=self.step, log=self.log)
+    @property
+    def kind(self) -> str:
+        """``"int"``, ``"float"`` or ``"categorical"``."""
+        if isinstance(self.distribution, optuna.distributions.IntDistribution):
+            return "int"
+        if isinstance(self.distribution, optuna.distributions.FloatDistribution):
+            return "float"
+        return "categorical"
 
+    @property
+    def choices(self) -> tuple[Any, ...]:
+        return tuple(self.distribution.choices)
 
-@dataclass(frozen=True)
-class FloatParam:
-    """A float drawn from ``[low, high]`` (``trial.suggest_float``)."""
+    @property
+    def low(self) -> float:
+        return self.distribution.low
 
-    name: str
-    low: float
-    high: float
-    step: float | None = None
-    log: bool = False
-    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    @property
+    def high(self) -> float:
+        return self.distribution.high
 
-    def suggest(self, trial: Any) -> float:
-        return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+    @property
+    def step(self) -> float | None:
+        return self.distribution.step
 
-
-@dataclass(frozen=True)
-class CategoricalParam:
-    """One of ``choices`` (``trial.suggest_categorical``)."""
-
-    name: str
-    choices: tuple[Any, ...]
-    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    @property
+    def log(self) -> bool:
+        return self.distribution.log
 
     def suggest(self, trial: Any) -> Any:
-        return trial.suggest_categorical(self.name, list(self.choices))
-
-
-Param = IntParam | FloatParam | CategoricalParam
+        """Draw the value through Optuna's public ``trial.suggest_*``."""
+        if self.kind == "categorical":
+            return trial.suggest_categorical(self.name, list(self.choices))
+        suggest = trial.suggest_int if self.kind == "int" else trial.suggest_float
+        return suggest(self.name, self.low, self.high, step=self.step, log=self.log)
 
 
 @dataclass(frozen=True)
@@ -210,7 +223,7 @@ class SearchSpace:
     def cells(self) -> tuple[str, ...]:
         """Gate variants this space can produce."""
         for param in self.params:
-            if param.name == "cell" and isinstance(param, CategoricalParam):
+            if param.name == "cell" and param.kind == "categorical":
                 return tuple(param.choices)
         return (dict(self.fixed).get("cell", "gru"),)
 
@@ -247,15 +260,14 @@ def _plain(value: Any) -> Any:
 
 
 def _param_dict(param: Param) -> dict[str, Any]:
-    if isinstance(param, CategoricalParam):
+    if param.kind == "categorical":
         data: dict[str, Any] = {
             "type": "categorical",
             "choices": [_plain(c) for c in param.choices],
         }
     else:
-        data = {"type": "int" if isinstance(param, IntParam) else "float"}
-        data.update(low=param.low, high=param.high)
-        if param.step is not None and not (isinstance(param, IntParam) and param.step == 1):
+        data = {"type": param.kind, "low": param.low, "high": param.high}
+        if param.step is not None and not (param.kind == "int" and param.step == 1):
             data["step"] = param.step
         if param.log:
             data["log"] = True
@@ -271,7 +283,7 @@ def _sorted_options(match: re.Match) -> str:
 
 def _contains(param: Param, value: Any) -> bool:
     """Whether ``param`` can draw ``value`` (what Optuna would accept for it)."""
-    if isinstance(param, CategoricalParam):
+    if param.kind == "categorical":
         # True == 1 in Python; a space that offers 1 does not offer true
         return any(
             value == choice and isinstance(value, bool) == isinstance(choice, bool)
@@ -279,7 +291,7 @@ def _contains(param: Param, value: Any) -> bool:
         )
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
-    if isinstance(param, IntParam):
+    if param.kind == "int":
         return (
             isinstance(value, int)
             and param.low <= value <= param.high
@@ -420,8 +432,8 @@ class _Parser:
             raise self.fail(where, f"expected an integer from 1 to {limit}, got {value!r}")
 
     def check_positive_ints(self, param: Param, where: str, limit: int) -> None:
-        values = param.choices if isinstance(param, CategoricalParam) else (param.low, param.high)
-        if isinstance(param, FloatParam) or any(
+        values = param.choices if param.kind == "categorical" else (param.low, param.high)
+        if param.kind == "float" or any(
             isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= limit for v in values
         ):
             raise self.fail(where, f"expected integers from 1 to {limit}, got {_param_dict(param)}")
@@ -448,7 +460,7 @@ class _Parser:
             choices = tuple(choices)
             for choice in choices:
                 self.check_value(name, choice, f"{where}.choices")
-            return CategoricalParam(name, choices, when)
+            return Param(name, optuna.distributions.CategoricalDistribution(choices), when)
         if kind not in ("int", "float"):
             raise self.fail(
                 f"{where}.type",
@@ -468,21 +480,35 @@ class _Parser:
                 )
         if not isinstance(log, bool):
             raise self.fail(f"{where}.log", f"expected true or false, got {log!r}")
-        if low > high:
-            raise self.fail(where, f"low ({low}) is greater than high ({high})")
-        if log and low <= 0:
-            raise self.fail(where, f"log scale needs low > 0, got {low}")
-        if step is not None and step <= 0:
-            raise self.fail(f"{where}.step", f"must be positive, got {step}")
-        if step is not None and log:
-            raise self.fail(where, "step and log cannot be combined (Optuna's rule)")
+        if kind == "float" and not all(map(math.isfinite, (low, high))):
+            raise self.fail(where, "low and high must be finite")
+        distribution = self.distribution(kind, low, high, step, log, where)
         for value in (low, high):
             self.check_value(name, value, where)
-        if kind == "int":
-            return IntParam(name, low, high, step or 1, log, when)
-        if not all(map(math.isfinite, (low, high))):
-            raise self.fail(where, "low and high must be finite")
-        return FloatParam(name, float(low), float(high), step, log, when)
+        return Param(name, distribution, when)
+
+    def distribution(
+        self, kind: str, low: Any, high: Any, step: Any, log: bool, where: str
+    ) -> optuna.distributions.BaseDistribution:
+        """Optuna's distribution, its own rules applied; a range it would cut is refused."""
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                if kind == "int":
+                    made = optuna.distributions.IntDistribution(low, high, log=log, step=step or 1)
+                else:
+                    made = optuna.distributions.FloatDistribution(
+                        float(low), float(high), log=log, step=step
+                    )
+        except ValueError as error:
+            raise self.fail(where, f"{error} (Optuna's rule)") from None
+        if caught:  # Optuna shortens a range that is not a whole number of steps
+            raise self.fail(
+                where,
+                f"high - low ({high} - {low}) must be a whole number of steps ({step}); "
+                f"Optuna would search [{made.low}, {made.high}] instead",
+            )
+        return made
 
     def when(self, spec: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
         if spec is None:

@@ -115,7 +115,11 @@ def _with(path: str, value):
 _DELETE = object()
 
 BAD_SPACES = [
-    ("low > high", _with("params.dropout.low", 0.5), r"params\.dropout: low \(0\.5\) is greater"),
+    (
+        "low > high",
+        _with("params.dropout.low", 0.5),
+        r"params\.dropout: `low <= high` must hold, but got \(low=0\.5, high=0\.4\)",
+    ),
     (
         "unknown variant",
         _with("params.cell.choices", ["gru", "lstm"]),
@@ -141,7 +145,21 @@ BAD_SPACES = [
         _with("params.colour", {"type": "categorical", "choices": [1]}),
         r"params\.colour: unknown estimator parameter",
     ),
-    ("log with low 0", _with("params.learning_rate.low", 0.0), r"log scale needs low > 0"),
+    (
+        "log with low 0",
+        _with("params.learning_rate.low", 0.0),
+        r"learning_rate: `low > 0` must hold for `log=True`.*Optuna's rule",
+    ),
+    (
+        "step and log",
+        _with("params.learning_rate.step", 0.001),
+        r"step` is not supported when `log` is true",
+    ),
+    (
+        "range not a whole number of steps",
+        _with("params.dropout", {"type": "float", "low": 0.0, "high": 0.25, "step": 0.1}),
+        r"params\.dropout: high - low \(0\.25 - 0\.0\) must be a whole number of steps",
+    ),
     (
         "bad units",
         _with("layers.units", {"type": "float", "low": 1, "high": 2}),

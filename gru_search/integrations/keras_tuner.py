@@ -26,7 +26,7 @@ from gru_search.data import check_sequences, resolve_patch_size
 from gru_search.estimators import GRUClassifier
 from gru_search.model import GRUConfig, Task, build_model
 from gru_search.preprocessing import SequencePreprocessor
-from gru_search.spaces import CategoricalParam, FloatParam, IntParam, Param, SearchSpace, load_space
+from gru_search.spaces import Param, SearchSpace, load_space
 
 
 def _keras_tuner() -> Any:
@@ -44,10 +44,10 @@ def _keras_tuner() -> Any:
 def _declare(hp: Any, param: Param, name: str | None = None) -> Any:
     """Declare one distribution on ``hp`` (KerasTuner's counterpart of Optuna's suggest)."""
     name = name or param.name
-    if isinstance(param, CategoricalParam):
+    if param.kind == "categorical":
         return hp.Choice(name, list(param.choices), ordered=False)
     sampling = "log" if param.log else "linear"
-    if isinstance(param, IntParam):
+    if param.kind == "int":
         return hp.Int(
             name,
             param.low,
@@ -55,14 +55,13 @@ def _declare(hp: Any, param: Param, name: str | None = None) -> Any:
             step=param.step if not param.log else None,
             sampling=sampling,
         )
-    assert isinstance(param, FloatParam)
     return hp.Float(name, param.low, param.high, step=param.step, sampling=sampling)
 
 
 def _depth_values(depth: Param) -> list[int]:
-    if isinstance(depth, CategoricalParam):
+    if depth.kind == "categorical":
         return sorted(int(v) for v in depth.choices)
-    step = depth.step if isinstance(depth, IntParam) else 1
+    step = depth.step if depth.kind == "int" else 1
     return list(range(int(depth.low), int(depth.high) + 1, step))
 
 
@@ -99,7 +98,7 @@ def _active_values(hp: Any, space: SearchSpace) -> dict[str, Any]:
     (KerasTuner stores the choices ``[false, true]`` as 0 and 1)."""
     active = {name: value for name, value in hp.values.items() if hp.is_active(name)}
     for param in space.params:
-        if isinstance(param, CategoricalParam) and param.name in active:
+        if param.kind == "categorical" and param.name in active:
             value = active[param.name]
             active[param.name] = next((c for c in param.choices if c == value), value)
     return active
