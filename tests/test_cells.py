@@ -13,9 +13,11 @@ from gru_search.cells import (
     BUILTIN_VARIANTS,
     VARIANTS,
     GatedRNN,
+    LNGRUCell,
     MinGRUCell,
     build_layer,
     custom_cell_class,
+    registered_cells,
     variant_info,
 )
 from tests import reference_cells
@@ -246,3 +248,38 @@ def test_variant_info_is_complete():
         assert info.convention in {"keep", "forget"}
     assert variant_info("gru").fused_kernel
     assert not any(variant_info(v).fused_kernel for v in VARIANTS if v != "gru")
+
+
+def test_a_gated_rnn_saved_before_it_took_a_cell_object_still_loads():
+    # exports written before GatedRNN took a cell stored variant, units and cell options
+    legacy = {
+        "name": "gated",
+        "trainable": True,
+        "variant": "lngru",
+        "units": 4,
+        "return_sequences": False,
+        "return_state": False,
+        "go_backwards": True,
+        "dropout": 0.0,
+        "recurrent_dropout": 0.0,
+        "seed": 3,
+        "zero_output_for_mask": False,
+        "epsilon": 0.01,
+    }
+    layer = GatedRNN.from_config(legacy)
+    assert isinstance(layer.cell, LNGRUCell)
+    assert (layer.units, layer.variant, layer.go_backwards) == (4, "lngru", True)
+    assert layer.cell.epsilon == 0.01
+    assert tuple(layer(np.zeros((2, 5, 3), "float32")).shape) == (2, 4)
+
+
+def test_the_variant_table_is_built_from_the_cell_classes():
+    for variant, cell_class in registered_cells().items():
+        assert cell_class.info is variant_info(variant)
+        assert cell_class.variant == variant
+    assert set(VARIANTS) == set(registered_cells()) | BUILTIN_VARIANTS
+
+
+def test_a_gated_rnn_needs_a_cell_object():
+    with pytest.raises(ValueError, match=r"cell must be a gate-variant cell such as MGUCell"):
+        GatedRNN("mgu")

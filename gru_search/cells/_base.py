@@ -21,6 +21,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from gru_search.cells._info import VariantInfo
+
 PACKAGE = "gru_search"
 
 # every cell class with a ``variant`` name, filled as the classes are defined
@@ -49,7 +51,9 @@ class ProjectedCell(keras.layers.Layer):
         and the biases (the same defaults as ``keras.layers.GRU``).
     """
 
-    #: the variant name a concrete cell class answers to (None: an abstract base)
+    #: the variant a concrete cell class implements: its row of the variant table (None:
+    #: an abstract base). ``variant`` is ``info.name``.
+    info: VariantInfo | None = None
     variant: str | None = None
     #: whether the cell has weights acting on the previous state (recurrent dropout
     #: needs them)
@@ -57,7 +61,8 @@ class ProjectedCell(keras.layers.Layer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.variant is not None:
+        if cls.__dict__.get("info") is not None:  # declared here, not inherited
+            cls.variant = cls.info.name
             _CELL_CLASSES[cls.variant] = cls
 
     def __init__(
@@ -176,18 +181,18 @@ def split(tensor: Any, blocks: int) -> list[Any]:
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class GatedRNN(keras.layers.Layer):
-    """A recurrent layer running one of the custom gate-variant cells over a sequence.
+    """A recurrent layer running a gate-variant cell over a sequence.
 
     Maps ``(batch, time, m)`` to ``(batch, units)`` or, with ``return_sequences``,
     ``(batch, time, units)``. The input projection of every time step is one matrix
-    product; only the state-dependent part runs inside ``keras.ops.scan``.
+    product; only the state-dependent part runs inside ``keras.ops.scan``. Like
+    ``keras.layers.RNN``, the layer takes the cell object; :func:`build_layer` makes both
+    from a variant name.
 
     Parameters
     ----------
-    variant : str
-        Name of a custom variant (see :data:`gru_search.cells.VARIANTS`).
-    units : int
-        Size of the hidden state.
+    cell : ProjectedCell
+        The cell, e.g. ``MGUCell(32)``; the layer's ``units`` and ``variant`` are the cell's.
     return_sequences : bool, default=False
         Return the state after every step instead of only the last one.
     return_state : bool, default=False
@@ -201,14 +206,13 @@ class GatedRNN(keras.layers.Layer):
         Fraction of state units dropped before the recurrent kernel, one mask per sequence.
     seed : int or None
         Seed of the dropout masks.
-    **cell_options
-        Forwarded to the cell (initialisers, ``epsilon`` of ``lngru``...).
+    **kwargs
+        Keras layer arguments (``name``, ``dtype``, ...).
     """
 
     def __init__(
         self,
-        variant: str,
-        units: int,
+        cell: ProjectedCell,
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
@@ -218,28 +222,25 @@ class GatedRNN(keras.layers.Layer):
         zero_output_for_mask: bool = False,
         **kwargs: Any,
     ) -> None:
-        layer_keys = {"name", "dtype", "trainable", "autocast", "input_dim", "input_shape"}
-        layer_kwargs = {k: v for k, v in kwargs.items() if k in layer_keys}
-        cell_options = {k: v for k, v in kwargs.items() if k not in layer_keys}
-        super().__init__(**layer_kwargs)
-        cell_class = _CELL_CLASSES.get(variant)
-        if cell_class is None:
+        super().__init__(**kwargs)
+        if not isinstance(cell, ProjectedCell) or cell.variant is None:
             raise ValueError(
-                f"{variant!r} is not a custom gate variant; expected one of "
-                f"{', '.join(sorted(_CELL_CLASSES))}"
+                f"cell must be a gate-variant cell such as MGUCell(32), got {cell!r}; "
+                "build_layer(variant, units) makes one from a name"
             )
         if not 0.0 <= recurrent_dropout < 1.0 or not 0.0 <= dropout < 1.0:
             raise ValueError(
                 f"dropout and recurrent_dropout must lie in [0, 1), got "
                 f"dropout={dropout!r}, recurrent_dropout={recurrent_dropout!r}"
             )
-        if recurrent_dropout and not cell_class.has_recurrent_kernel:
+        if recurrent_dropout and not cell.has_recurrent_kernel:
             raise ValueError(
-                f"variant {variant!r} has no recurrent weights, so recurrent_dropout must be "
-                f"0 (got {recurrent_dropout!r})"
+                f"variant {cell.variant!r} has no recurrent weights, so recurrent_dropout "
+                f"must be 0 (got {recurrent_dropout!r})"
             )
-        self.variant = variant
-        self.units = units
+        self.cell = cell
+        self.variant = cell.variant
+        self.units = cell.units
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
@@ -248,8 +249,6 @@ class GatedRNN(keras.layers.Layer):
         self.seed = seed
         self.zero_output_for_mask = zero_output_for_mask
         self.stateful = False
-        self.cell_options = cell_options
-        self.cell = cell_class(units, name=f"{variant}_cell", **cell_options)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
 
@@ -259,7 +258,8 @@ class GatedRNN(keras.layers.Layer):
                 f"{self.variant} expects inputs of shape (batch, time, features), "
                 f"got shape {tuple(sequences_shape)}"
             )
-        self.cell.build(sequences_shape)
+        if not self.cell.built:  # a deserialised cell comes built
+            self.cell.build(sequences_shape)
         self.built = True
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
@@ -319,8 +319,7 @@ class GatedRNN(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
-            variant=self.variant,
-            units=self.units,
+            cell=keras.saving.serialize_keras_object(self.cell),
             return_sequences=self.return_sequences,
             return_state=self.return_state,
             go_backwards=self.go_backwards,
@@ -328,6 +327,45 @@ class GatedRNN(keras.layers.Layer):
             recurrent_dropout=self.recurrent_dropout,
             seed=self.seed,
             zero_output_for_mask=self.zero_output_for_mask,
-            **self.cell_options,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> GatedRNN:
+        config = dict(config)
+        if "variant" in config:
+            # saved before the layer took a cell object: variant, units and cell options
+            config["cell"] = _legacy_cell(config)
+        else:
+            config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
+        return cls(**config)
+
+
+_LAYER_KEYS = frozenset(
+    {
+        "name",
+        "dtype",
+        "trainable",
+        "autocast",
+        "return_sequences",
+        "return_state",
+        "go_backwards",
+        "dropout",
+        "recurrent_dropout",
+        "seed",
+        "zero_output_for_mask",
+    }
+)
+
+
+def _legacy_cell(config: dict[str, Any]) -> ProjectedCell:
+    """The cell of a GatedRNN config written as ``variant, units, **cell_options``.
+
+    Removes those keys from ``config``; what is left are the layer's own arguments.
+    """
+    variant, units = config.pop("variant"), config.pop("units")
+    options = {key: config.pop(key) for key in list(config) if key not in _LAYER_KEYS}
+    cell_class = _CELL_CLASSES.get(variant)
+    if cell_class is None:
+        raise ValueError(f"unknown gate variant {variant!r} in a saved GatedRNN")
+    return cell_class(units, name=f"{variant}_cell", **options)

@@ -14,6 +14,7 @@ import keras
 from keras import ops
 
 from gru_search.cells._base import PACKAGE, ProjectedCell, split
+from gru_search.cells._info import CANDIDATE, DEY, FORGET, HECK, KEEP, MGU_CANDIDATE, VariantInfo
 
 
 class _GatedCandidateCell(ProjectedCell):
@@ -84,7 +85,15 @@ class GRU1Cell(_GatedCandidateCell):
     ``h = z ⊙ h₋ + (1 − z) ⊙ h̃`` (Keras "keep" convention).
     """
 
-    variant = "gru1"
+    info = VariantInfo(
+        "gru1",
+        f"z, r = σ(U h₋ + b); {CANDIDATE}; {KEEP}",
+        "keep",
+        "3n² + nm + 3n",
+        lambda m, n: 3 * n * n + n * m + 3 * n,
+        False,
+        DEY,
+    )
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -94,7 +103,15 @@ class GRU2Cell(_GatedCandidateCell):
     Candidate and update as :class:`GRU1Cell`.
     """
 
-    variant = "gru2"
+    info = VariantInfo(
+        "gru2",
+        f"z, r = σ(U h₋); {CANDIDATE}; {KEEP}",
+        "keep",
+        "3n² + nm + n",
+        lambda m, n: 3 * n * n + n * m + n,
+        False,
+        DEY,
+    )
 
     gate_bias = False
 
@@ -106,7 +123,15 @@ class GRU3Cell(_GatedCandidateCell):
     Candidate and update as :class:`GRU1Cell`.
     """
 
-    variant = "gru3"
+    info = VariantInfo(
+        "gru3",
+        f"z, r = σ(b); {CANDIDATE}; {KEEP}",
+        "keep",
+        "n² + nm + 3n",
+        lambda m, n: n * n + n * m + 3 * n,
+        False,
+        DEY,
+    )
 
     gate_state = False
 
@@ -119,7 +144,15 @@ class MGUCell(_GatedCandidateCell):
     ``h = (1 − f) ⊙ h₋ + f ⊙ h̃`` (the MGU papers' convention).
     """
 
-    variant = "mgu"
+    info = VariantInfo(
+        "mgu",
+        f"f = σ(W_f x + U_f h₋ + b_f); {MGU_CANDIDATE}; {FORGET}",
+        "forget",
+        "2(nm + n² + n)",
+        lambda m, n: 2 * (n * m + n * n + n),
+        False,
+        "Zhou et al. 2016, Minimal Gated Unit for Recurrent Neural Networks",
+    )
 
     n_gates = 1
     gate_input = True
@@ -129,7 +162,15 @@ class MGUCell(_GatedCandidateCell):
 class MGU1Cell(_GatedCandidateCell):
     """MGU1 of Heck & Salem (2017): ``f = σ(U_f h₋ + b_f)``; otherwise as :class:`MGUCell`."""
 
-    variant = "mgu1"
+    info = VariantInfo(
+        "mgu1",
+        f"f = σ(U_f h₋ + b_f); {MGU_CANDIDATE}; {FORGET}",
+        "forget",
+        "2n² + nm + 2n",
+        lambda m, n: 2 * n * n + n * m + 2 * n,
+        False,
+        HECK,
+    )
 
     n_gates = 1
 
@@ -138,7 +179,15 @@ class MGU1Cell(_GatedCandidateCell):
 class MGU2Cell(_GatedCandidateCell):
     """MGU2 of Heck & Salem (2017): ``f = σ(U_f h₋)``; otherwise as :class:`MGUCell`."""
 
-    variant = "mgu2"
+    info = VariantInfo(
+        "mgu2",
+        f"f = σ(U_f h₋); {MGU_CANDIDATE}; {FORGET}",
+        "forget",
+        "2n² + nm + n",
+        lambda m, n: 2 * n * n + n * m + n,
+        False,
+        HECK,
+    )
 
     n_gates = 1
     gate_bias = False
@@ -148,7 +197,15 @@ class MGU2Cell(_GatedCandidateCell):
 class MGU3Cell(_GatedCandidateCell):
     """MGU3 of Heck & Salem (2017): ``f = σ(b_f)``; otherwise as :class:`MGUCell`."""
 
-    variant = "mgu3"
+    info = VariantInfo(
+        "mgu3",
+        f"f = σ(b_f); {MGU_CANDIDATE}; {FORGET}",
+        "forget",
+        "n² + nm + 2n",
+        lambda m, n: n * n + n * m + 2 * n,
+        False,
+        HECK,
+    )
 
     n_gates = 1
     gate_state = False

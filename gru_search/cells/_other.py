@@ -9,6 +9,7 @@ import numpy as np
 from keras import ops
 
 from gru_search.cells._base import PACKAGE, ProjectedCell, split
+from gru_search.cells._info import KEEP, VariantInfo
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -19,7 +20,15 @@ class UGRNNCell(ProjectedCell):
     ``h = g ⊙ h₋ + (1 − g) ⊙ c`` (keep convention).
     """
 
-    variant = "ugrnn"
+    info = VariantInfo(
+        "ugrnn",
+        "g = σ(W_g x + U_g h₋ + b_g); c = tanh(W_c x + U_c h₋ + b_c); h = g ⊙ h₋ + (1 − g) ⊙ c",
+        "keep",
+        "2(nm + n² + n)",
+        lambda m, n: 2 * (n * m + n * n + n),
+        False,
+        "Collins et al. 2017, Capacity and Trainability in Recurrent Neural Networks",
+    )
 
     def build_weights(self, input_dim: int) -> None:
         self.kernel = self._kernel("kernel", input_dim, 2)
@@ -46,7 +55,15 @@ class LiGRUCell(ProjectedCell):
     statistics).
     """
 
-    variant = "ligru"
+    info = VariantInfo(
+        "ligru",
+        "z = σ(BN(W_z x) + U_z h₋); h̃ = ReLU(BN(W_h x) + U_h h₋); " + KEEP,
+        "keep",
+        "2nm + 2n² + 4n",
+        lambda m, n: 2 * n * m + 2 * n * n + 4 * n,
+        False,
+        "Ravanelli et al. 2018, Light Gated Recurrent Units for Speech Recognition",
+    )
 
     def __init__(self, units: int, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs):
         super().__init__(units, **kwargs)
@@ -87,7 +104,15 @@ class MinGRUCell(ProjectedCell):
     ``h_t = a_t ⊙ h_{t−1} + b_t`` and runs as a parallel (associative) scan.
     """
 
-    variant = "mingru"
+    info = VariantInfo(
+        "mingru",
+        "z = σ(W_z x + b_z); h̃ = W_h x + b_h; h = (1 − z) ⊙ h₋ + z ⊙ h̃",
+        "forget",
+        "2(nm + n)",
+        lambda m, n: 2 * (n * m + n),
+        False,
+        "Feng et al. 2024, Were RNNs All We Needed?",
+    )
 
     has_recurrent_kernel = False
 
@@ -158,7 +183,16 @@ class LNGRUCell(ProjectedCell):
     on the recurrent side). The input normalisation runs outside the recurrence.
     """
 
-    variant = "lngru"
+    info = VariantInfo(
+        "lngru",
+        "z, r = σ(γˣ LN(W x) + βˣ + γʰ LN(U h₋)); "
+        "h̃ = tanh(γˣ_h LN(W_h x) + βˣ_h + γʰ_h LN(U_h (r ⊙ h₋))); " + KEEP,
+        "keep",
+        "3nm + 3n² + 9n",
+        lambda m, n: 3 * n * m + 3 * n * n + 9 * n,
+        False,
+        "Ba et al. 2016, Layer Normalization (applied to the reset-before GRU of Cho 2014)",
+    )
 
     def __init__(self, units: int, epsilon: float = 1e-5, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
