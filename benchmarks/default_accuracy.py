@@ -30,7 +30,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     summary = {}
     for name in args.datasets:
-        X_train, y_train, X_test, y_test = load(name)
+        data = load(name)
+        X_train, y_train, X_test, y_test = data.X_train, data.y_train, data.X_test, data.y_test
         scores = []
         for seed in args.seeds:
             start = time.perf_counter()

@@ -34,7 +34,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for name in args.datasets:
-        X_train, y_train, X_test, y_test = load(name)
+        data = load(name)
+        X_train, y_train, X_test, y_test = data.X_train, data.y_train, data.X_test, data.y_test
         start = time.perf_counter()
         search = GRUSearchCV(
             GRUClassifier(),
