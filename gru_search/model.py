@@ -176,6 +176,7 @@ def build_model(
     task: Task,
     n_outputs: int,
     masked: bool = False,
+    loss: Any = None,
 ) -> keras.Model:
     """Build and compile the Keras model for a configuration.
 
@@ -193,6 +194,8 @@ def build_model(
     masked : bool, default=False
         Take a second input, a boolean ``(batch, time)`` mask (True = real step), for
         right-padded sequences of uneven length.
+    loss : str or callable, optional
+        Replaces the task's loss (a forecaster's quantile loss, say).
 
     Returns
     -------
@@ -230,13 +233,13 @@ def build_model(
         x = _pool(x, config.pooling, mask)
     for index, width in enumerate(config.head_units):
         x = keras.layers.Dense(width, activation="relu", name=f"head_{index}")(x)
-    output_layer, loss = _head(task, n_outputs)
+    output_layer, task_loss = _head(task, n_outputs)
     outputs = output_layer(x)
     model = keras.Model(inputs if masked else values, outputs, name=f"gru_search_{config.cell}")
     metrics = ["accuracy"] if task == "classification" else []
     model.compile(
         optimizer=_optimizer(config),
-        loss=loss,
+        loss=task_loss if loss is None else loss,
         metrics=metrics,
         jit_compile=resolve_jit_compile(model, config.jit_compile),
     )
