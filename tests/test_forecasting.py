@@ -1,0 +1,157 @@
+"""GRUForecaster: a global GRU over many series, direct multi-step, per-series scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from gru_search.forecasting import ForecastDataError, GRUForecaster, check_series
+
+PERIOD, HORIZON = 12, 6
+
+
+def seasonal_table(n_series: int = 12, length: int = 72, start: str | None = None) -> pd.DataFrame:
+    """Monthly-like series: each its own level, amplitude and phase of one season."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for index in range(n_series):
+        level, amplitude = rng.uniform(10, 100), rng.uniform(1, 10)
+        phase = rng.uniform(0, 2 * np.pi)
+        t = np.arange(length)
+        values = level + amplitude * np.sin(2 * np.pi * t / PERIOD + phase)
+        stamps = t if start is None else pd.date_range(start, periods=length, freq="MS")
+        rows.append(pd.DataFrame({"unique_id": f"s{index}", "ds": stamps, "y": values}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def small_forecaster(**params) -> GRUForecaster:
+    defaults = dict(
+        horizon=HORIZON,
+        input_size=2 * PERIOD,
+        units=(16,),
+        epochs=40,
+        batch_size=16,
+        learning_rate=0.01,
+        jit_compile=False,
+        random_state=0,
+    )
+    return GRUForecaster(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted_on_history():
+    table = seasonal_table()
+    history = table.groupby("unique_id").head(72 - HORIZON)
+    future = table.groupby("unique_id").tail(HORIZON)
+    return small_forecaster().fit(history), history, future
+
+
+def test_one_model_forecasts_many_seasonal_series_better_than_the_last_value(fitted_on_history):
+    forecaster, history, future = fitted_on_history
+    forecast = forecaster.predict()
+    merged = future.merge(forecast, on=["unique_id", "ds"])
+    assert len(merged) == len(future)  # every future step, at the right time stamps
+    model_error = np.abs(merged["y"] - merged["y_hat"]).mean()
+    last_value = history.groupby("unique_id")["y"].last()
+    naive_error = np.abs(merged["y"] - merged["unique_id"].map(last_value)).mean()
+    assert model_error < 0.5 * naive_error, (model_error, naive_error)
+
+
+def test_forecasts_follow_each_series_scale(fitted_on_history):
+    # standard per-series scaling: a series shifted and stretched gets the same forecast,
+    # shifted and stretched (the model sees the same scaled window)
+    forecaster, history, _ = fitted_on_history
+    one = history[history["unique_id"] == "s3"]
+    moved = one.assign(unique_id="moved", y=one["y"] * 1000 + 5)
+    both = forecaster.predict(pd.concat([one, moved]))
+    base = both[both["unique_id"] == "s3"]["y_hat"].to_numpy()
+    scaled = both[both["unique_id"] == "moved"]["y_hat"].to_numpy()
+    np.testing.assert_allclose(scaled, base * 1000 + 5, rtol=1e-4)
+
+
+def test_dates_continue_at_each_series_frequency():
+    table = seasonal_table(n_series=3, length=40, start="2020-01-01")
+    forecaster = small_forecaster(epochs=1).fit(table)
+    forecast = forecaster.predict()
+    assert list(forecast.columns) == ["unique_id", "ds", "y_hat"]
+    first = forecast[forecast["unique_id"] == "s0"]["ds"]
+    assert list(first) == list(pd.date_range("2023-05-01", periods=HORIZON, freq="MS"))
+
+
+def test_a_list_of_arrays_is_series_with_integer_time_stamps():
+    series = [np.sin(np.arange(30) / 3), np.cos(np.arange(45) / 3)]
+    forecast = small_forecaster(epochs=1, input_size="auto").fit(series).predict()
+    assert list(forecast["unique_id"]) == [0] * HORIZON + [1] * HORIZON
+    assert list(forecast["ds"]) == list(range(30, 36)) + list(range(45, 51))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda t: pd.concat([t, t.iloc[[5]]]),
+            r"series 's0' has more than one row at ds = 5",
+        ),
+        (lambda t: t.drop(index=7), r"series 's0' has irregular time stamps: a step of 2 after 6"),
+        (
+            lambda t: t.assign(y=t["y"].where(t.index != 9)),
+            r"series 's0' has a missing or non-numeric y at ds = 9",
+        ),
+        (
+            lambda t: t[(t["unique_id"] != "s1") | (t["ds"] < 20)],
+            r"series 's1' has 20 values; input_size 24 \+ horizon 6 need at least 30",
+        ),
+        (lambda t: t.rename(columns={"ds": "date"}), r"the table has no column 'ds'"),
+    ],
+    ids=["duplicate", "gap", "nan", "too short", "no time column"],
+)
+def test_bad_series_get_an_error_that_names_them(change, message):
+    table = seasonal_table(n_series=2, length=40)
+    with pytest.raises(ForecastDataError, match=message):
+        small_forecaster(epochs=1).fit(change(table))
+
+
+def test_histories_shorter_than_the_window_are_refused_at_predict(fitted_on_history):
+    forecaster, history, _ = fitted_on_history
+    short = history.groupby("unique_id").head(10)
+    with pytest.raises(ForecastDataError, match=r"has 10 values; input_size 24 need"):
+        forecaster.predict(short)
+
+
+def test_scikit_learn_parameters_and_validation():
+    forecaster = small_forecaster()
+    assert clone(forecaster).get_params() == forecaster.get_params()
+    with pytest.raises(ValueError, match="horizon"):
+        GRUForecaster(horizon=0).fit(seasonal_table(n_series=1))
+    with pytest.raises(ValueError, match="scaling"):
+        GRUForecaster(scaling="minmax").fit(seasonal_table(n_series=1))
+
+
+def test_check_series_keeps_the_order_of_first_appearance():
+    table = seasonal_table(n_series=3, length=20).iloc[::-1]
+    assert check_series(table).ids == ("s2", "s1", "s0")
+
+
+def test_quantiles_give_an_interval_around_noisy_futures():
+    table = seasonal_table(n_series=16, length=72)
+    noise = np.random.default_rng(1).normal(scale=2.0, size=len(table))
+    table = table.assign(y=table["y"] + noise)
+    history = table.groupby("unique_id").head(72 - HORIZON)
+    future = table.groupby("unique_id").tail(HORIZON)
+    forecaster = small_forecaster(quantiles=(0.9, 0.1), epochs=40).fit(history)
+    assert forecaster.quantiles_ == (0.1, 0.9)
+    merged = future.merge(forecaster.predict(), on=["unique_id", "ds"])
+    assert {"y_hat", "y_hat_q10", "y_hat_q90"} <= set(merged.columns)
+    assert (merged["y_hat_q10"] <= merged["y_hat_q90"]).all()
+    inside = (merged["y"] >= merged["y_hat_q10"]) & (merged["y"] <= merged["y_hat_q90"])
+    # an 80 % interval on 96 noisy future values: loosely, not a point interval
+    assert 0.5 <= inside.mean() <= 1.0, inside.mean()
+    assert (merged["y_hat_q90"] - merged["y_hat_q10"]).mean() > 0.5
+
+
+@pytest.mark.parametrize("levels", [(0.0, 0.5), (0.5, 0.5), (1.2,)])
+def test_quantile_levels_must_be_distinct_and_inside_zero_and_one(levels):
+    with pytest.raises(ValueError, match=r"quantiles must be distinct levels in \(0, 1\)"):
+        small_forecaster(quantiles=levels).fit(seasonal_table(n_series=1))
