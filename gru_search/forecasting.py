@@ -231,8 +231,11 @@ class ForecastWindows:
         return ((past - centre) / scale)[..., None].astype(np.float32), centre, scale
 
 
-def quantile_loss(quantiles: Sequence[float]) -> Any:
-    """Squared error of the point forecast plus the pinball loss of every quantile.
+FORECAST_LOSSES = ("mse", "mae")
+
+
+def forecast_loss(point: str, quantiles: Sequence[float]) -> Any:
+    """The point forecast's loss (``"mse"`` or ``"mae"``) plus each quantile's pinball loss.
 
     The model's output row is the ``horizon`` point forecasts followed by ``horizon``
     values per quantile; ``y_true`` holds the ``horizon`` actual values.
@@ -241,11 +244,14 @@ def quantile_loss(quantiles: Sequence[float]) -> Any:
 
     def loss(y_true: Any, y_pred: Any) -> Any:
         horizon = ops.shape(y_true)[-1]
-        point = y_pred[:, :horizon]
-        spread = ops.reshape(y_pred[:, horizon:], (-1, len(quantiles), horizon))
-        error = ops.expand_dims(y_true, 1) - spread
-        pinball = ops.maximum(levels * error, (levels - 1.0) * error)
-        return ops.mean(ops.square(y_true - point), axis=-1) + ops.mean(pinball, axis=(1, 2))
+        error = y_true - y_pred[:, :horizon]
+        total = ops.mean(ops.square(error) if point == "mse" else ops.abs(error), axis=-1)
+        if len(quantiles):
+            spread = ops.reshape(y_pred[:, horizon:], (-1, len(quantiles), horizon))
+            below = ops.expand_dims(y_true, 1) - spread
+            pinball = ops.maximum(levels * below, (levels - 1.0) * below)
+            total = total + ops.mean(pinball, axis=(1, 2))
+        return total
 
     return loss
 
@@ -274,6 +280,9 @@ class GRUForecaster(BaseEstimator):
     learning_rate : float, default=3e-3
     batch_size : int, default=32
     epochs : int, default=50
+    loss : {"mse", "mae"}, default="mae"
+        Loss of the point forecast (on scaled values): squared error (the mean) or
+        absolute error (the median, which scale-free errors such as MASE reward).
     quantiles : tuple of float or None, default=None
         Levels in (0, 1) of prediction quantiles (``(0.1, 0.9)`` for an 80 % interval),
         learned with the pinball loss beside the point forecast; ``predict`` adds a column
@@ -309,6 +318,7 @@ class GRUForecaster(BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions(set(FORECAST_LOSSES))],
         "quantiles": [tuple, list, None],
         "id_col": [str],
         "time_col": [str],
@@ -330,6 +340,7 @@ class GRUForecaster(BaseEstimator):
         learning_rate: float = 3e-3,
         batch_size: int = 32,
         epochs: int = 50,
+        loss: str = "mae",
         quantiles: Sequence[float] | None = None,
         id_col: str = "unique_id",
         time_col: str = "ds",
@@ -347,6 +358,7 @@ class GRUForecaster(BaseEstimator):
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.epochs = epochs
+        self.loss = loss
         self.quantiles = quantiles
         self.id_col = id_col
         self.time_col = time_col
@@ -421,7 +433,7 @@ class GRUForecaster(BaseEstimator):
                 windows.model_input_shape,
                 task="regression",
                 n_outputs=self.horizon * (1 + len(levels)),
-                loss=quantile_loss(levels) if levels else None,
+                loss=forecast_loss(self.loss, levels),
             )
             history = self.model_.fit(
                 **fit_arguments(

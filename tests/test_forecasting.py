@@ -127,6 +127,8 @@ def test_scikit_learn_parameters_and_validation():
         GRUForecaster(horizon=0).fit(seasonal_table(n_series=1))
     with pytest.raises(ValueError, match="scaling"):
         GRUForecaster(scaling="minmax").fit(seasonal_table(n_series=1))
+    with pytest.raises(ValueError, match="loss"):
+        GRUForecaster(loss="huber").fit(seasonal_table(n_series=1))
 
 
 def test_check_series_keeps_the_order_of_first_appearance():
@@ -140,7 +142,7 @@ def test_quantiles_give_an_interval_around_noisy_futures():
     table = table.assign(y=table["y"] + noise)
     history = table.groupby("unique_id").head(72 - HORIZON)
     future = table.groupby("unique_id").tail(HORIZON)
-    forecaster = small_forecaster(quantiles=(0.9, 0.1), epochs=40).fit(history)
+    forecaster = small_forecaster(quantiles=(0.9, 0.1), loss="mae", epochs=40).fit(history)
     assert forecaster.quantiles_ == (0.1, 0.9)
     merged = future.merge(forecaster.predict(), on=["unique_id", "ds"])
     assert {"y_hat", "y_hat_q10", "y_hat_q90"} <= set(merged.columns)
