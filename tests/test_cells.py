@@ -156,7 +156,11 @@ def test_mingru_parallel_scan_equals_sequential_scan(sequences):
     np.testing.assert_allclose(np.asarray(last_par), np.asarray(last_seq), atol=TOLERANCE)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(
+    "variant",
+    # one built-in and one custom variant in the everyday loop; all of them in `make test`
+    [v if v in ("gru", "mgu") else pytest.param(v, marks=pytest.mark.slow) for v in VARIANTS],
+)
 def test_bidirectional_trains_with_dropout_and_mask(variant, sequences):
     recurrent_dropout = 0.0 if variant == "mingru" else 0.2
     model = keras.Sequential(

@@ -136,6 +136,7 @@ def test_check_series_keeps_the_order_of_first_appearance():
     assert check_series(table).ids == ("s2", "s1", "s0")
 
 
+@pytest.mark.slow
 def test_quantiles_give_an_interval_around_noisy_futures():
     table = seasonal_table(n_series=16, length=72)
     noise = np.random.default_rng(1).normal(scale=2.0, size=len(table))

@@ -22,7 +22,14 @@ def make_sequences(n: int = 36, steps: int = 12):
     return (X + 0.3 * rng.normal(size=(n, steps, 1))).astype("float32"), y
 
 
-@pytest.mark.parametrize("name", sorted(available_spaces()))
+@pytest.mark.parametrize(
+    "name",
+    # the quick space in the everyday loop; every space in `make test`
+    [
+        n if n == "quick" else pytest.param(n, marks=pytest.mark.slow)
+        for n in sorted(available_spaces())
+    ],
+)
 def test_random_search_over_every_shipped_space(name, tmp_path):
     X, y = make_sequences()
     hypermodel = bridge.to_hypermodel(name, "classification", (12, 1), 2, jit_compile=False)
@@ -79,6 +86,7 @@ def test_the_tuner_builds_the_same_model_as_gru_search():
     assert bridge.params_from_hyperparameters(hp, space) == params
 
 
+@pytest.mark.slow
 def test_tuner_results_become_a_fitted_estimator(tmp_path):
     X, y = make_sequences()
     hypermodel = bridge.to_hypermodel("quick", "classification", (12, 1), 2, jit_compile=False)

@@ -258,6 +258,7 @@ def test_auto_recycles_only_long_studies():
         per_process(n_trials=60, trials_per_process=0)
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_gets_an_error_that_says_so(tmp_path):
     # trial processes are spawned: they re-run an unguarded script's top level, whose own
     # search cannot start a process while the child is still bootstrapping
@@ -304,6 +305,7 @@ class _AlwaysFails(GRUClassifier):
         raise RuntimeError("disk full")
 
 
+@pytest.mark.slow
 def test_failed_trials_say_why_and_a_hopeless_search_stops_early(tmp_path, capsys):
     X, y = make_sequences()
     storage = f"sqlite:///{tmp_path / 'study.db'}"
@@ -402,6 +404,7 @@ def test_a_script_piped_into_python_runs_its_trials_in_process():
     assert time.monotonic() - start < 60
 
 
+@pytest.mark.slow
 def test_a_piped_script_that_asks_for_trial_processes_gets_one_clear_error():
     code = PIPED_SEARCH.replace("TIMEOUT", "10").replace("PER_PROCESS", "5")
     result = _run_piped(code, timeout=120)
