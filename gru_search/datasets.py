@@ -131,7 +131,7 @@ def load_npz(path: Path, *, require_target: bool = True) -> Dataset:
     return Dataset(
         path.stem,
         loaded["X_train"],
-        loaded["y_train"],
+        loaded.get("y_train"),  # absent when predicting unlabelled data
         loaded.get("X_test"),
         loaded.get("y_test"),
     )

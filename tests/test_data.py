@@ -125,3 +125,15 @@ def test_split_values_other_than_train_and_test_are_reported(tmp_path):
     with pytest.warns(LongTableWarning, match=r"left out 3 rows whose 'part' is neither"):
         data = load_data(str(path), split="part")
     assert len(data.X_train) == 3 and len(data.X_test) == 2
+
+
+def test_an_npz_of_unlabelled_training_sequences_loads_for_prediction(tmp_path):
+    from gru_search.datasets import load_npz
+    from gru_search.exceptions import DataError
+
+    path = tmp_path / "unlabelled.npz"
+    np.savez(path, X_train=np.zeros((3, 5)))
+    data = load_npz(path, require_target=False)
+    assert data.X_train.shape == (3, 5) and data.y_train is None
+    with pytest.raises(DataError, match=r"missing array\(s\) \['y_train'\]"):
+        load_npz(path)  # training still needs the labels
