@@ -41,9 +41,7 @@ from gru_search.data import (
 from gru_search.feeding import fit_arguments
 from gru_search.model import OPTIMIZERS, GRUConfig, Task, build_model
 from gru_search.preprocessing import SequencePreprocessor, TargetScaler
-from gru_search.seeding import seeded
-
-_MAX_SEED = 2**31 - 1
+from gru_search.seeding import MAX_SEED, seeded
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -358,7 +356,7 @@ class _BaseGRU(BaseEstimator):
         targets, n_outputs = self._prepare_targets(y)
         weights = checked_sample_weight(sample_weight, batch.n_samples)
 
-        seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        seed = int(check_random_state(self.random_state).randint(MAX_SEED))
         # seeded for reproducible weights and shuffling; the caller's random state is
         # restored afterwards
         with seeded(seed):

@@ -19,7 +19,10 @@ from keras.src.backend.common import global_state
 from keras.src.random import seed_generator
 from keras.src.utils import rng_utils
 
-__all__ = ["seeded"]
+__all__ = ["MAX_SEED", "seeded"]
+
+#: Seeds are drawn below this bound: every library here accepts them (a 32-bit signed int).
+MAX_SEED = 2**31 - 1
 
 
 def _tensorflow() -> Any | None:

@@ -18,11 +18,11 @@ from typing import Any
 import optuna
 
 from gru_search.exceptions import StudyMismatchError
+from gru_search.seeding import MAX_SEED
 from gru_search.spaces import SearchSpace
 from gru_search.storage import make_storage
 from gru_search.trials import Objective
 
-MAX_SEED = 2**31 - 1
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", "successive_halving", "none")
 #: Study user attribute holding the space and task a study was created with.
