@@ -21,6 +21,13 @@ from typing import Any
 
 from gru_search.exceptions import CommandError, GRUSearchError
 from gru_search.lifeline import PARENT_PID_VARIABLE, terminate_as_interrupt
+from gru_search.run_folder import (
+    keep_previous_export,
+    prepare_run_folder,
+    print_leaderboard,
+    redact,
+    sqlite_url,
+)
 
 
 def load_aeon(name: str) -> tuple:
@@ -44,91 +51,6 @@ def _estimator(task: str, random_state: int | None = None):
 
     cls = GRUClassifier if task == "classification" else GRURegressor
     return cls(random_state=random_state)
-
-
-def _sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path.resolve()}"
-
-
-#: The file by which `gru-search run` recognises a folder it created itself.
-RUN_MARKER = ".gru-search-run"
-
-
-def _prepare_run_folder(out: Path, study_name: str) -> None:
-    """Create ``out`` for a run of ``study_name``, or accept it for resuming that study.
-
-    A folder that exists and holds anything but a previous run of the same study is
-    refused: a run writes leaderboard.csv, summary.json, plots, a model and a SQLite file
-    there, and would overwrite what a user keeps in it.
-    """
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out {out} is a file; give a folder for the run's results")
-    marker = out / RUN_MARKER
-    if out.is_dir() and any(out.iterdir()):
-        if not marker.is_file():
-            raise CommandError(
-                f"--out {out} exists and was not created by gru-search run; refusing to "
-                "write into it (give a new or empty folder)"
-            )
-        try:
-            recorded = json.loads(marker.read_text(encoding="utf-8")).get("study")
-        except (OSError, ValueError, AttributeError):
-            recorded = None
-        if recorded != study_name:
-            raise CommandError(
-                f"--out {out} holds the run of study {recorded!r}; give another --out, or "
-                f"--study-name {recorded} to resume that study"
-            )
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"study": study_name}), encoding="utf-8")
-    except OSError as error:
-        raise CommandError(f"cannot create --out {out}: {error.strerror}") from None
-
-
-def _keep_previous_export(folder: Path, trial: int) -> None:
-    """Move an export of another trial aside (``model-trial-N``), so a resumed run keeps it."""
-    from gru_search.export import read_metadata
-
-    if not folder.exists():
-        return
-    try:
-        previous = read_metadata(folder).get("origin", {}).get("trial")
-    except GRUSearchError:
-        return  # not an export: save() refuses to touch it and says so
-    if previous is None or previous == trial:
-        return
-    kept = folder.with_name(f"{folder.name}-trial-{previous}")
-    suffix = 1
-    while kept.exists():
-        suffix += 1
-        kept = folder.with_name(f"{folder.name}-trial-{previous}-{suffix}")
-    folder.rename(kept)
-    print(f"kept the previous export (trial {previous}) as {kept}/", flush=True)
-
-
-def _print_leaderboard(board: Any, top: int = 10) -> None:
-    if board.empty:
-        print("no finished trials")
-        return
-    columns = [
-        c
-        for c in (
-            "trial",
-            "state",
-            "value",
-            "finalist_score",
-            "cell",
-            "units",
-            "n_params",
-            "best_epoch",
-            "mean_epoch_seconds",
-            "train_seconds",
-        )
-        if c in board.columns and (c != "finalist_score" or board[c].notna().any())
-    ]
-    print(board[columns].head(top).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 # -- run -----------------------------------------------------------------------------------
@@ -250,12 +172,12 @@ def _run(args: argparse.Namespace) -> int:
     print(data.describe(), flush=True)
     study_name = args.study_name or f"{data.name}-{space.name}"
     out = Path(args.out or Path("runs") / study_name)
-    _prepare_run_folder(out, study_name)
-    storage = args.storage or _sqlite_url(out / "study.db")
+    prepare_run_folder(out, study_name)
+    storage = args.storage or sqlite_url(out / "study.db")
     trials, timeout = args.trials, args.timeout
     if trials is None and timeout is None:
         trials = 20
-    print(f"study {study_name!r} in {_redact(storage)}; results in {out}/", flush=True)
+    print(f"study {study_name!r} in {redact(storage)}; results in {out}/", flush=True)
     settings = SearchSettings(
         _estimator(args.task),
         space=space,
@@ -315,14 +237,14 @@ def _run(args: argparse.Namespace) -> int:
         outcome = engine.conclude(settings, study, setup, X, y, interrupted=interrupted, log=log)
     search = GRUSearchCV.from_outcome(settings, outcome)
     print(f"\nsearch finished in {time.perf_counter() - start:.0f} s; leaderboard:")
-    _print_leaderboard(search.leaderboard())
-    _keep_previous_export(out / "model", search.best_trial_.number)
+    print_leaderboard(search.leaderboard())
+    keep_previous_export(out / "model", search.best_trial_.number)
     model_dir = save_search(search, out / "model", overwrite=True)
     files = write_report(search.study_, out, search.scorer_.name)
     release_connections(study)  # the rest reads files, not the storage
     summary = {
         "study": study_name,
-        "storage": _redact(storage),
+        "storage": redact(storage),
         "workers": workers,
         "best_trial": search.best_trial_.number,
         "best_params": {
@@ -353,14 +275,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"test {label} of the exported model: {score:.4f}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(f"report: {', '.join(f.name for f in files)}, summary.json")
-    print(f"watch or revisit it: gru-search dashboard --storage {_redact(storage)}")
+    print(f"watch or revisit it: gru-search dashboard --storage {redact(storage)}")
     return 130 if search.interrupted_ else 0
-
-
-def _redact(url: str) -> str:
-    from gru_search.storage import redact
-
-    return redact(url)
 
 
 # -- worker --------------------------------------------------------------------------------
@@ -403,7 +319,7 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
             study = optuna.load_study(study_name=args.study, storage=storage)
     except KeyError:
         raise CommandError(
-            f"no study {args.study!r} in {_redact(args.storage)}; create it with "
+            f"no study {args.study!r} in {redact(args.storage)}; create it with "
             "gru-search run ... --storage URL --study-name NAME"
         ) from None
     spec = study.user_attrs.get(STUDY_SPEC_KEY)
@@ -487,7 +403,7 @@ def _export(args: argparse.Namespace) -> int:
     try:
         study = optuna.load_study(study_name=args.study, storage=make_storage(args.storage))
     except KeyError:
-        raise CommandError(f"no study {args.study!r} in {_redact(args.storage)}") from None
+        raise CommandError(f"no study {args.study!r} in {redact(args.storage)}") from None
     spec = study.user_attrs.get(STUDY_SPEC_KEY)
     if spec is None:
         raise CommandError(f"study {args.study!r} was not created by gru-search")
@@ -598,7 +514,7 @@ def _dashboard(args: argparse.Namespace) -> int:
         database = Path(args.out) / "study.db"
         if not database.is_file():
             raise CommandError(f"no study database at {database}; give --storage URL")
-        storage = _sqlite_url(database)
+        storage = sqlite_url(database)
     database = sqlite_path(storage)
     if database is not None and not database.is_file():
         raise CommandError(f"no SQLite file at {database}")

@@ -343,14 +343,14 @@ def test_a_resumed_run_says_so_samples_anew_and_keeps_earlier_exports(
 
 def test_an_export_of_another_trial_is_moved_aside_not_replaced(tmp_path):
     from gru_search import GRUClassifier, save
-    from gru_search.cli import _keep_previous_export
+    from gru_search.run_folder import keep_previous_export
 
     X = np.random.default_rng(0).normal(size=(12, 5))
     clf = GRUClassifier(units=(2,), epochs=1, jit_compile=False).fit(X, np.arange(12) % 2)
     save(clf, tmp_path / "model", origin={"trial": 4})
-    _keep_previous_export(tmp_path / "model", trial=4)  # the same trial: replaced later
+    keep_previous_export(tmp_path / "model", trial=4)  # the same trial: replaced later
     assert (tmp_path / "model").is_dir()
-    _keep_previous_export(tmp_path / "model", trial=7)
+    keep_previous_export(tmp_path / "model", trial=7)
     assert not (tmp_path / "model").exists()
     assert read_metadata(tmp_path / "model-trial-4")["origin"]["trial"] == 4
 
