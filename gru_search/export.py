@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from gru_search.estimators import GRUClassifier, GRURegressor, validate_params
 from gru_search.exceptions import ExportError
+from gru_search.forecasting import GRUForecaster
 from gru_search.preprocessing import (
     SequencePreprocessor,
     TargetScaler,
@@ -49,7 +50,7 @@ MODEL_FILE = "model.keras"
 METADATA_FILE = "gru_search.json"
 #: Metadata larger than this is refused unread (a real one is a few kilobytes).
 MAX_METADATA_BYTES = 16 * 1024 * 1024
-_ESTIMATORS = {cls.__name__: cls for cls in (GRUClassifier, GRURegressor)}
+_ESTIMATORS = {cls.__name__: cls for cls in (GRUClassifier, GRURegressor, GRUForecaster)}
 
 
 def _versions() -> dict[str, str]:
@@ -117,7 +118,7 @@ def _export_files(folder: Path) -> list[str]:
 
 
 def save(
-    estimator: GRUClassifier | GRURegressor,
+    estimator: GRUClassifier | GRURegressor | GRUForecaster,
     path: str | os.PathLike,
     *,
     origin: dict[str, Any] | None = None,
@@ -127,7 +128,7 @@ def save(
 
     Parameters
     ----------
-    estimator : fitted GRUClassifier or GRURegressor
+    estimator : fitted GRUClassifier, GRURegressor or GRUForecaster
     path : str or path-like
         Folder to create. An existing folder is replaced only with ``overwrite=True`` and
         only if a previous ``save`` wrote it; then only the files that ``save`` listed in
@@ -149,7 +150,8 @@ def save(
     """
     if type(estimator).__name__ not in _ESTIMATORS:
         raise TypeError(
-            f"save() exports GRUClassifier or GRURegressor, got {type(estimator).__name__}"
+            "save() exports GRUClassifier, GRURegressor or GRUForecaster, got "
+            f"{type(estimator).__name__}"
         )
     check_is_fitted(estimator)
     target = Path(path)
@@ -212,6 +214,8 @@ def save_search(search: Any, path: str | os.PathLike, *, overwrite: bool = False
 
 
 def _fitted_state(estimator: Any) -> dict[str, Any]:
+    if isinstance(estimator, GRUForecaster):
+        return _jsonable(estimator.fitted_state())
     state: dict[str, Any] = {
         **estimator.preprocessor_.to_dict(),
         "n_features_in": estimator.n_features_in_,
@@ -309,7 +313,7 @@ def _verify_files(folder: Path, document: dict[str, Any]) -> None:
             )
 
 
-def load(path: str | os.PathLike) -> GRUClassifier | GRURegressor:
+def load(path: str | os.PathLike) -> GRUClassifier | GRURegressor | GRUForecaster:
     """Load an estimator written by :func:`save`.
 
     Every file must match the SHA-256 its metadata lists, the metadata must match its own
@@ -327,6 +331,7 @@ def load(path: str | os.PathLike) -> GRUClassifier | GRURegressor:
     document = read_metadata(folder)
     _verify_files(folder, document)
     model_path = folder / MODEL_FILE
+    forecaster = document["estimator"] == GRUForecaster.__name__
     try:
         model = keras.saving.load_model(model_path, safe_mode=True)
     except Exception as error:  # Keras raises several types for a bad archive
@@ -335,8 +340,11 @@ def load(path: str | os.PathLike) -> GRUClassifier | GRURegressor:
     try:
         estimator = cls(**_params(document["params"]))
         validate_params(estimator)
-        _restore(estimator, document["fitted"])
-        _check_against_model(estimator, model)
+        if forecaster:
+            estimator.restore_fitted_state(document["fitted"], model)
+        else:
+            _restore(estimator, document["fitted"])
+            _check_against_model(estimator, model)
     except (KeyError, TypeError, ValueError, OverflowError) as error:
         detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
         raise ExportError(
@@ -348,7 +356,7 @@ def load(path: str | os.PathLike) -> GRUClassifier | GRURegressor:
 
 def _params(params: dict[str, Any]) -> dict[str, Any]:
     restored = dict(params)
-    for key in ("units", "head_units"):
+    for key in ("units", "head_units", "quantiles"):
         if isinstance(restored.get(key), list):
             restored[key] = tuple(restored[key])
     return restored

@@ -9,8 +9,9 @@ multi-step). ``predict`` returns the next ``horizon`` values after each series' 
 stamp, in the series' own units; with ``quantiles``, prediction quantiles as well
 (pinball loss).
 
-Not here yet (issue 14): exogenous and static columns, a recursive strategy, the
-rolling-origin search, the CLI and the export format.
+Rolling-origin validation lives in :mod:`gru_search.forecast_validation`, the search in
+:mod:`gru_search.forecast_search`. Not here yet (issue 14): exogenous and static columns
+and a recursive strategy.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
+import keras
 import numpy as np
 import pandas as pd
 from keras import ops
@@ -32,10 +34,10 @@ from gru_search.cells import VARIANTS
 from gru_search.exceptions import GRUSearchError
 from gru_search.feeding import fit_arguments
 from gru_search.model import GRUConfig, build_model
-from gru_search.seeding import seeded
+from gru_search.preprocessing import checked_count, checked_numbers
+from gru_search.seeding import MAX_SEED, seeded
 
 SERIES_SCALINGS = ("window", "standard", "robust", "none")
-_MAX_SEED = 2**31 - 1
 
 
 class ForecastDataError(GRUSearchError):
@@ -64,6 +66,95 @@ class SeriesSet:
         if isinstance(step, (int, np.integer)):
             return last + step * np.arange(1, horizon + 1)
         return pd.date_range(start=last, periods=horizon + 1, freq=step)[1:].to_numpy()
+
+    def head(self, drop_last: int) -> SeriesSet:
+        """Every series without its last ``drop_last`` values (a forecast origin)."""
+        if drop_last == 0:
+            return self
+        return SeriesSet(
+            self.ids,
+            tuple(v[:-drop_last] for v in self.values),
+            tuple(t[:-drop_last] for t in self.times),
+            self.steps,
+        )
+
+    def tails(self, drop_last: int, horizon: int) -> tuple[np.ndarray, ...]:
+        """The ``horizon`` values after :meth:`head` ``(drop_last)`` ends, per series."""
+        return tuple(v[len(v) - drop_last : len(v) - drop_last + horizon] for v in self.values)
+
+    def to_dict(self, keep_last: int) -> dict[str, Any]:
+        """Plain data (an export): ids, each series' last ``keep_last`` values and time
+        stamps, and steps. Ids must be strings or integers."""
+        for name in self.ids:
+            if isinstance(name, bool) or not isinstance(name, (str, int, np.integer)):
+                raise TypeError(
+                    f"series id {name!r} is a {type(name).__name__}; an export holds string "
+                    "or integer ids"
+                )
+        dated = any(np.issubdtype(t.dtype, np.datetime64) for t in self.times)
+        return {
+            "ids": [i.item() if isinstance(i, np.integer) else i for i in self.ids],
+            "values": [v[-keep_last:].tolist() for v in self.values],
+            "times": [
+                [str(x) for x in t[-keep_last:]] if dated else t[-keep_last:].tolist()
+                for t in self.times
+            ],
+            "dated": dated,
+            "steps": [int(s) if not dated else s.freqstr for s in self.steps],
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> SeriesSet:
+        """The inverse of :meth:`to_dict`, every value checked (ValueError otherwise)."""
+        ids, values, times, steps = (state[k] for k in ("ids", "values", "times", "steps"))
+        dated = state["dated"]
+        if not isinstance(dated, bool):
+            raise ValueError("dated must be true or false")
+        if not all(isinstance(x, list) for x in (ids, values, times, steps)) or not (
+            len(ids) == len(values) == len(times) == len(steps) > 0
+        ):
+            raise ValueError("ids, values, times and steps must be lists of one length")
+        if any(isinstance(i, bool) or not isinstance(i, (str, int)) for i in ids):
+            raise ValueError("series ids must be strings or integers")
+        arrays = [np.asarray(v, dtype=np.float64) for v in values]
+        if any(a.ndim != 1 or not len(a) or not np.all(np.isfinite(a)) for a in arrays):
+            raise ValueError("series values must be non-empty lists of finite numbers")
+        if dated:
+            stamps = [np.asarray(pd.to_datetime(t)).astype("datetime64[ns]") for t in times]
+            offsets = [pd.tseries.frequencies.to_offset(s) for s in steps]
+        else:
+            stamps = [np.asarray(t, dtype=np.int64) for t in times]
+            offsets = [int(s) for s in steps]
+            if any(isinstance(s, bool) or s < 1 for s in steps):
+                raise ValueError("integer steps must be positive")
+        if any(len(t) != len(a) for t, a in zip(stamps, arrays, strict=True)):
+            raise ValueError("every series needs one time stamp per value")
+        return cls(tuple(ids), tuple(arrays), tuple(stamps), tuple(offsets))
+
+
+#: Season lengths of pandas frequencies (by the start of their rule code), as the
+#: forecasting competitions use them for the seasonal naive forecast and MASE.
+_SEASONS = (
+    ("min", 60),
+    ("Y", 1),
+    ("A", 1),
+    ("Q", 4),
+    ("M", 12),
+    ("W", 52),
+    ("D", 7),
+    ("B", 5),
+    ("h", 24),
+    ("H", 24),
+    ("s", 60),
+)
+
+
+def season_length_of(step: Any) -> int:
+    """The usual season length of a series stepping by ``step`` (1 for integer steps)."""
+    if isinstance(step, (int, np.integer)):
+        return 1
+    code = getattr(step, "rule_code", str(step))
+    return next((season for prefix, season in _SEASONS if code.startswith(prefix)), 1)
 
 
 def _series_step(times: np.ndarray, name: Any) -> Any:
@@ -97,12 +188,16 @@ def check_series(
 ) -> SeriesSet:
     """Validate a long table or a list of 1-D arrays into a :class:`SeriesSet`.
 
+    A :class:`SeriesSet` (already validated) is returned as it is.
+
     Raises
     ------
     ForecastDataError
         Missing columns, NaN targets or ids, duplicate time stamps, gaps; the message
         names the series.
     """
+    if isinstance(X, SeriesSet):
+        return X
     if isinstance(X, pd.DataFrame):
         missing = [c for c in (id_col, time_col, target_col) if c not in X.columns]
         if missing:
@@ -177,6 +272,21 @@ class SeriesScaler:
             centre, scale = np.zeros(len(series)), np.ones(len(series))
         return cls(method, centre, np.where(scale < 1e-12, 1.0, scale))
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "centre": self.centre.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any], n_series: int) -> SeriesScaler:
+        """The inverse of :meth:`to_dict`, every value checked (ValueError otherwise)."""
+        method = state["method"]
+        if method not in SERIES_SCALINGS:
+            raise ValueError(f"unknown scaling {method!r}")
+        return cls(
+            method,
+            checked_numbers(state["centre"], "scaler centre", n_series),
+            checked_numbers(state["scale"], "scaler scale", n_series, positive=True),
+        )
+
     def transform(self, series: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [(s - c) / k for s, c, k in zip(series, self.centre, self.scale, strict=True)]
 
@@ -200,6 +310,24 @@ class ForecastWindows:
     @property
     def model_input_shape(self) -> tuple[int, int]:
         return (self.input_size, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_size": self.input_size,
+            "horizon": self.horizon,
+            "scale_windows": self.scale_windows,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> ForecastWindows:
+        """The inverse of :meth:`to_dict`, every value checked (ValueError otherwise)."""
+        if not isinstance(state["scale_windows"], bool):
+            raise ValueError("scale_windows must be true or false")
+        return cls(
+            checked_count(state["input_size"], "input_size", 1),
+            checked_count(state["horizon"], "horizon", 1),
+            state["scale_windows"],
+        )
 
     def _window_stats(self, past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.scale_windows:
@@ -234,26 +362,74 @@ class ForecastWindows:
 FORECAST_LOSSES = ("mse", "mae")
 
 
-def forecast_loss(point: str, quantiles: Sequence[float]) -> Any:
+def _averaged(members: Sequence[Any], input_shape: tuple[int, int]) -> Any:
+    """One Keras model whose output is the mean of ``members``' outputs (an ensemble)."""
+    inputs = keras.Input(shape=input_shape, name="window")
+    outputs = keras.layers.Average(name="ensemble_mean")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name="gru_forecaster_ensemble")
+
+
+@keras.saving.register_keras_serializable(package="gru_search")
+class ForecastLoss(keras.losses.Loss):
     """The point forecast's loss (``"mse"`` or ``"mae"``) plus each quantile's pinball loss.
 
     The model's output row is the ``horizon`` point forecasts followed by ``horizon``
-    values per quantile; ``y_true`` holds the ``horizon`` actual values.
+    values per quantile; ``y_true`` holds the ``horizon`` actual values. A registered
+    Keras object, so that a saved forecaster loads with ``safe_mode=True``.
     """
-    levels = np.asarray(quantiles, dtype="float32")[None, :, None]
 
-    def loss(y_true: Any, y_pred: Any) -> Any:
+    def __init__(
+        self,
+        point: str = "mae",
+        quantiles: Sequence[float] = (),
+        name: str = "forecast_loss",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=name, **kwargs)
+        if point not in FORECAST_LOSSES:
+            raise ValueError(f"point loss must be one of {FORECAST_LOSSES}, got {point!r}")
+        self.point = point
+        self.quantiles = tuple(float(q) for q in quantiles)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         horizon = ops.shape(y_true)[-1]
         error = y_true - y_pred[:, :horizon]
-        total = ops.mean(ops.square(error) if point == "mse" else ops.abs(error), axis=-1)
-        if len(quantiles):
-            spread = ops.reshape(y_pred[:, horizon:], (-1, len(quantiles), horizon))
+        total = ops.mean(ops.square(error) if self.point == "mse" else ops.abs(error), axis=-1)
+        if self.quantiles:
+            levels = np.asarray(self.quantiles, dtype="float32")[None, :, None]
+            spread = ops.reshape(y_pred[:, horizon:], (-1, len(self.quantiles), horizon))
             below = ops.expand_dims(y_true, 1) - spread
             pinball = ops.maximum(levels * below, (levels - 1.0) * below)
             total = total + ops.mean(pinball, axis=(1, 2))
         return total
 
-    return loss
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "point": self.point, "quantiles": list(self.quantiles)}
+
+
+#: GRUForecaster parameters a search space may not search or fix: the horizon and the
+#: column names describe the task and data, ``units`` comes from the space's ``layers``,
+#: the season belongs to the data, the seed and verbosity to the search.
+FORECASTER_NOT_SEARCHABLE = (
+    "horizon",
+    "units",
+    "season_length",
+    "id_col",
+    "time_col",
+    "target_col",
+    "random_state",
+    "verbose",
+)
+
+
+def forecaster_constraints() -> dict[str, list[Any]]:
+    """GRUForecaster's parameter constraints (scikit-learn's format), by parameter name."""
+    return dict(GRUForecaster._parameter_constraints)
+
+
+def forecaster_searchable_parameters() -> tuple[str, ...]:
+    """GRUForecaster parameters a forecasting search space may search or fix."""
+    return tuple(n for n in forecaster_constraints() if n not in FORECASTER_NOT_SEARCHABLE)
 
 
 class GRUForecaster(BaseEstimator):
@@ -264,8 +440,12 @@ class GRUForecaster(BaseEstimator):
     horizon : int, default=1
         Steps to forecast after each series' end.
     input_size : int or "auto", default="auto"
-        Past values the model reads (the window). ``"auto"``: 2 x ``horizon``, shortened
-        when the shortest series could not otherwise give one training window.
+        Past values the model reads (the window). ``"auto"``: ``input_size_multiplier`` x
+        ``horizon``, shortened when the shortest series could not otherwise give one
+        training window.
+    input_size_multiplier : float, default=2.0
+        The window as a multiple of the horizon, when ``input_size="auto"`` (searched by
+        ``search_spaces/forecasting.yaml``).
     scaling : {"window", "standard", "robust", "none"}, default="window"
         Scaling of inputs and targets, inverted on the forecasts: ``"window"`` standardises
         every window by its own past values (suits trends and series of any level);
@@ -287,8 +467,17 @@ class GRUForecaster(BaseEstimator):
         Levels in (0, 1) of prediction quantiles (``(0.1, 0.9)`` for an 80 % interval),
         learned with the pinball loss beside the point forecast; ``predict`` adds a column
         ``y_hat_q10`` (etc.) per level, sorted so that they never cross.
+    season_length : int or "auto", default="auto"
+        Season of the series, for scale-free errors (seasonal MASE) and seasonal naive
+        comparisons: ``"auto"`` reads it from the time stamps' frequency (12 monthly, 4
+        quarterly, 1 yearly or for integer time stamps, ...).
     id_col, time_col, target_col : str, default="unique_id", "ds", "y"
         Column names of a long table.
+    n_models : int, default=1
+        Networks trained with different seeds on the same windows, their forecasts
+        averaged (an ensemble: on M3 monthly, 4 networks cut the MASE of one by about
+        5 %, benchmarks/RESULTS.md), for ``n_models`` times the training time.
+        ``callbacks`` passed to :meth:`fit` see each network's training in turn.
     jit_compile : bool or "auto", default="auto"
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
@@ -306,11 +495,14 @@ class GRUForecaster(BaseEstimator):
         The quantile levels, sorted (empty without ``quantiles``).
     history_ : dict of str to list of float
     n_series_ : int
+    season_length_ : int
+        ``season_length`` as resolved.
     """
 
     _parameter_constraints: ClassVar[dict] = {
         "horizon": [Interval(Integral, 1, None, closed="left")],
         "input_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "input_size_multiplier": [Interval(Real, 0, None, closed="neither")],
         "scaling": [StrOptions(set(SERIES_SCALINGS))],
         "units": [tuple, list],
         "cell": [StrOptions(set(VARIANTS))],
@@ -320,9 +512,11 @@ class GRUForecaster(BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions(set(FORECAST_LOSSES))],
         "quantiles": [tuple, list, None],
+        "season_length": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "id_col": [str],
         "time_col": [str],
         "target_col": [str],
+        "n_models": [Interval(Integral, 1, None, closed="left")],
         "jit_compile": ["boolean", StrOptions({"auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -333,6 +527,7 @@ class GRUForecaster(BaseEstimator):
         horizon: int = 1,
         *,
         input_size: int | str = "auto",
+        input_size_multiplier: float = 2.0,
         scaling: str = "window",
         units: tuple[int, ...] = (64,),
         cell: str = "gru",
@@ -342,15 +537,18 @@ class GRUForecaster(BaseEstimator):
         epochs: int = 50,
         loss: str = "mae",
         quantiles: Sequence[float] | None = None,
+        season_length: int | str = "auto",
         id_col: str = "unique_id",
         time_col: str = "ds",
         target_col: str = "y",
+        n_models: int = 1,
         jit_compile: bool | str = "auto",
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
         self.horizon = horizon
         self.input_size = input_size
+        self.input_size_multiplier = input_size_multiplier
         self.scaling = scaling
         self.units = units
         self.cell = cell
@@ -360,9 +558,11 @@ class GRUForecaster(BaseEstimator):
         self.epochs = epochs
         self.loss = loss
         self.quantiles = quantiles
+        self.season_length = season_length
         self.id_col = id_col
         self.time_col = time_col
         self.target_col = target_col
+        self.n_models = n_models
         self.jit_compile = jit_compile
         self.random_state = random_state
         self.verbose = verbose
@@ -376,7 +576,8 @@ class GRUForecaster(BaseEstimator):
         shortest = min(len(v) for v in series.values)
         if self.input_size != "auto":
             return int(self.input_size)
-        return max(1, min(2 * self.horizon, shortest - self.horizon))
+        wanted = round(self.input_size_multiplier * self.horizon)
+        return max(1, min(wanted, shortest - self.horizon))
 
     def _levels(self) -> tuple[float, ...]:
         levels = tuple(float(q) for q in (self.quantiles or ()))
@@ -393,7 +594,7 @@ class GRUForecaster(BaseEstimator):
                     f"series {name!r} has {len(values)} values; {what} need at least {needed}"
                 )
 
-    def fit(self, X: Any, y: None = None) -> GRUForecaster:
+    def fit(self, X: Any, y: None = None, *, callbacks: Sequence[Any] = ()) -> GRUForecaster:
         """Train on every window of every series.
 
         Parameters
@@ -401,6 +602,9 @@ class GRUForecaster(BaseEstimator):
         X : DataFrame (long: id, time, target columns) or list of 1-D arrays
         y : None
             Unused; the targets are the series themselves.
+        callbacks : sequence of keras.callbacks.Callback, optional
+            Called during training; the fitted attributes other than ``history_`` are set
+            before the first epoch, so a callback may call :meth:`predict`.
 
         Returns
         -------
@@ -418,40 +622,52 @@ class GRUForecaster(BaseEstimator):
         windows = ForecastWindows(input_size, self.horizon, self.scaling == "window")
         scaler = SeriesScaler.fit(series.values, self.scaling)
         inputs, targets = windows.training_rows(scaler.transform(series.values))
-        seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
-        with seeded(seed):
-            config = GRUConfig(
-                units=tuple(self.units),
-                cell=self.cell,
-                dropout=self.dropout,
-                learning_rate=self.learning_rate,
-                jit_compile=self.jit_compile,
-                seed=seed,
-            )
-            self.model_ = build_model(
-                config,
-                windows.model_input_shape,
-                task="regression",
-                n_outputs=self.horizon * (1 + len(levels)),
-                loss=forecast_loss(self.loss, levels),
-            )
-            history = self.model_.fit(
-                **fit_arguments(
-                    inputs,
-                    targets,
-                    np.ones(len(targets), dtype=np.float32),
-                    batch_size=min(self.batch_size, len(targets)),
-                    seed=seed,
-                ),
-                epochs=self.epochs,
-                verbose=self.verbose,
-            )
+        rng = check_random_state(self.random_state)
+        seeds = [int(rng.randint(MAX_SEED)) for _ in range(self.n_models)]
         self.windows_ = windows
         self.quantiles_ = levels
         self.scaler_ = scaler
         self.series_ = series
         self.n_series_ = len(series)
-        self.history_ = {k: [float(v) for v in values] for k, values in history.history.items()}
+        self.season_length_ = self._resolve_season_length(series)
+        members, histories = [], []
+        for member, seed in enumerate(seeds):
+            with seeded(seed):
+                config = GRUConfig(
+                    units=tuple(self.units),
+                    cell=self.cell,
+                    dropout=self.dropout,
+                    learning_rate=self.learning_rate,
+                    jit_compile=self.jit_compile,
+                    seed=seed,
+                )
+                self.model_ = build_model(
+                    config,
+                    windows.model_input_shape,
+                    task="regression",
+                    n_outputs=self.horizon * (1 + len(levels)),
+                    loss=ForecastLoss(self.loss, levels),
+                    name=f"gru_forecaster_{member}" if self.n_models > 1 else None,
+                )
+                history = self.model_.fit(
+                    **fit_arguments(
+                        inputs,
+                        targets,
+                        np.ones(len(targets), dtype=np.float32),
+                        batch_size=min(self.batch_size, len(targets)),
+                        seed=seed,
+                    ),
+                    epochs=self.epochs,
+                    verbose=self.verbose,
+                    callbacks=list(callbacks),
+                )
+            members.append(self.model_)
+            histories.append(history.history)
+        if len(members) > 1:
+            self.model_ = _averaged(members, windows.model_input_shape)
+        self.history_ = {
+            key: np.mean([h[key] for h in histories], axis=0).tolist() for key in histories[0]
+        }
         return self
 
     def predict(self, X: Any = None) -> pd.DataFrame:
@@ -485,17 +701,71 @@ class GRUForecaster(BaseEstimator):
         outputs = outputs * scale[:, :, None] + centre[:, :, None]
         outputs = outputs * scaler.scale[:, None, None] + scaler.centre[:, None, None]
         bands = np.sort(outputs[:, 1:, :], axis=1)  # quantiles must not cross
-        frames = []
-        for index, name in enumerate(series.ids):
-            frame = {
-                self.id_col: [name] * self.horizon,
-                self.time_col: series.future_times(index, self.horizon),
-                "y_hat": outputs[index, 0],
-            }
-            for level, band in zip(self.quantiles_, bands[index], strict=True):
-                frame[f"y_hat_q{round(level * 100):g}"] = band
-            frames.append(pd.DataFrame(frame))
-        return pd.concat(frames, ignore_index=True)
+        ids = np.empty(len(series), dtype=object)
+        ids[:] = series.ids
+        frame = {
+            self.id_col: np.repeat(ids, self.horizon),
+            self.time_col: np.concatenate(
+                [series.future_times(index, self.horizon) for index in range(len(series))]
+            ),
+            "y_hat": outputs[:, 0].ravel(),
+        }
+        for index, level in enumerate(self.quantiles_):
+            frame[f"y_hat_q{round(level * 100):g}"] = bands[:, index].ravel()
+        return pd.DataFrame(frame)
+
+    def fitted_state(self) -> dict[str, Any]:
+        """The fitted attributes as plain data (an export), model weights aside.
+
+        The series keep only their last ``input_size`` values: what :meth:`predict`
+        reads, with the scaler's statistics of the whole history.
+        """
+        check_is_fitted(self, "model_")
+        return {
+            **self.windows_.to_dict(),
+            "quantiles": list(self.quantiles_),
+            "season_length": self.season_length_,
+            "scaler": self.scaler_.to_dict(),
+            "series": self.series_.to_dict(self.windows_.input_size),
+            "history": self.history_,
+        }
+
+    def restore_fitted_state(self, state: dict[str, Any], model: Any) -> GRUForecaster:
+        """Set the fitted attributes from :meth:`fitted_state`'s data and a loaded model,
+        checking every value and that the model's input and output fit them."""
+        windows = ForecastWindows.from_dict(state)
+        levels = tuple(float(q) for q in state["quantiles"])
+        if not all(0.0 < q < 1.0 for q in levels) or list(levels) != sorted(set(levels)):
+            raise ValueError(f"quantiles must be sorted distinct levels in (0, 1), got {levels}")
+        series = SeriesSet.from_dict(state["series"])
+        if any(len(v) < windows.input_size for v in series.values):
+            raise ValueError(f"every stored series needs {windows.input_size} values")
+        inputs = tuple(model.inputs[0].shape[1:])
+        outputs = int(model.outputs[0].shape[-1])
+        if inputs != windows.model_input_shape or outputs != windows.horizon * (1 + len(levels)):
+            raise ValueError(
+                f"input_size {windows.input_size}, horizon {windows.horizon} and "
+                f"{len(levels)} quantile(s) need a model of input {windows.model_input_shape} "
+                f"and {windows.horizon * (1 + len(levels))} outputs; the model has {inputs} "
+                f"and {outputs}"
+            )
+        self.windows_ = windows
+        self.quantiles_ = levels
+        self.season_length_ = checked_count(state["season_length"], "season_length", 1)
+        self.scaler_ = SeriesScaler.from_dict(state["scaler"], len(series))
+        self.series_ = series
+        self.n_series_ = len(series)
+        self.history_ = {
+            str(k): [float(v) for v in values] for k, values in dict(state["history"]).items()
+        }
+        self.model_ = model
+        return self
+
+    def _resolve_season_length(self, series: SeriesSet) -> int:
+        if self.season_length != "auto":
+            return int(self.season_length)
+        seasons = {season_length_of(step) for step in series.steps}
+        return seasons.pop() if len(seasons) == 1 else 1
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -505,10 +775,15 @@ class GRUForecaster(BaseEstimator):
 
 
 __all__ = [
+    "FORECASTER_NOT_SEARCHABLE",
     "ForecastDataError",
+    "ForecastLoss",
     "ForecastWindows",
     "GRUForecaster",
     "SeriesScaler",
     "SeriesSet",
     "check_series",
+    "forecaster_constraints",
+    "forecaster_searchable_parameters",
+    "season_length_of",
 ]

@@ -177,6 +177,7 @@ def build_model(
     n_outputs: int,
     masked: bool = False,
     loss: Any = None,
+    name: str | None = None,
 ) -> keras.Model:
     """Build and compile the Keras model for a configuration.
 
@@ -196,11 +197,14 @@ def build_model(
         right-padded sequences of uneven length.
     loss : str or callable, optional
         Replaces the task's loss (a forecaster's quantile loss, say).
+    name : str, optional
+        The model's name (default ``gru_search_<variant>``); models nested in one model
+        (an ensemble) need distinct names.
 
     Returns
     -------
     keras.Model
-        A compiled functional model named after the variant.
+        A compiled functional model, named after the variant unless ``name`` is given.
     """
     steps, features = input_shape
     values = keras.Input((steps, features), name="sequences")
@@ -235,7 +239,9 @@ def build_model(
         x = keras.layers.Dense(width, activation="relu", name=f"head_{index}")(x)
     output_layer, task_loss = _head(task, n_outputs)
     outputs = output_layer(x)
-    model = keras.Model(inputs if masked else values, outputs, name=f"gru_search_{config.cell}")
+    model = keras.Model(
+        inputs if masked else values, outputs, name=name or f"gru_search_{config.cell}"
+    )
     metrics = ["accuracy"] if task == "classification" else []
     model.compile(
         optimizer=_optimizer(config),

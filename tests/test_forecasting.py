@@ -158,3 +158,89 @@ def test_quantiles_give_an_interval_around_noisy_futures():
 def test_quantile_levels_must_be_distinct_and_inside_zero_and_one(levels):
     with pytest.raises(ValueError, match=r"quantiles must be distinct levels in \(0, 1\)"):
         small_forecaster(quantiles=levels).fit(seasonal_table(n_series=1))
+
+
+def test_an_ensemble_forecasts_the_mean_of_members_trained_with_their_own_seeds():
+    forecaster = small_forecaster(n_models=3, epochs=2).fit(seasonal_table(n_series=4))
+    members = [forecaster.model_.get_layer(f"gru_forecaster_{i}") for i in range(3)]
+    inputs, _, _ = forecaster.windows_.last_inputs(
+        forecaster.scaler_.transform(forecaster.series_.values)
+    )
+    outputs = [np.asarray(member.predict_on_batch(inputs)) for member in members]
+    assert not np.allclose(outputs[0], outputs[1])  # distinct seeds, distinct members
+    np.testing.assert_allclose(
+        np.asarray(forecaster.model_.predict_on_batch(inputs)), np.mean(outputs, axis=0), rtol=1e-5
+    )
+    assert len(forecaster.history_["loss"]) == 2  # the members' mean curve
+
+
+@pytest.mark.parametrize(
+    ("stamps", "season"),
+    [
+        (pd.date_range("2000-01-01", periods=40, freq="MS"), 12),
+        (pd.date_range("2000-01-01", periods=40, freq="QS"), 4),
+        (pd.date_range("2000-01-01", periods=40, freq="YS"), 1),
+        (pd.date_range("2000-01-03", periods=40, freq="W-MON"), 52),
+        (pd.date_range("2000-01-01", periods=40, freq="D"), 7),
+        (pd.date_range("2000-01-01", periods=40, freq="h"), 24),
+        (pd.date_range("2000-01-01", periods=40, freq="min"), 60),
+        (np.arange(40), 1),
+    ],
+    ids=["monthly", "quarterly", "yearly", "weekly", "daily", "hourly", "minutes", "integers"],
+)
+def test_the_season_length_follows_the_time_stamps(stamps, season):
+    table = pd.DataFrame({"unique_id": "a", "ds": stamps, "y": np.sin(np.arange(40.0))})
+    assert small_forecaster(epochs=1).fit(table).season_length_ == season
+    assert small_forecaster(epochs=1, season_length=3).fit(table).season_length_ == 3
+
+
+def test_an_automatic_window_is_a_multiple_of_the_horizon_cut_to_the_shortest_series():
+    table = seasonal_table(n_series=2, length=40)
+    auto = dict(input_size="auto", epochs=1)
+    assert small_forecaster(input_size_multiplier=1.5, **auto).fit(table).windows_.input_size == 9
+    # 40 values leave room for a window of 34 before a horizon of 6
+    assert small_forecaster(input_size_multiplier=10, **auto).fit(table).windows_.input_size == 34
+
+
+FORECAST_IN_A_FRESH_PROCESS = """
+import sys
+import gru_search
+print(gru_search.load(sys.argv[1]).predict().to_json())
+"""
+
+
+@pytest.mark.parametrize("n_models", [1, 2])
+def test_a_saved_forecaster_loads_and_forecasts_the_same(tmp_path, n_models):
+    from gru_search import load, save
+
+    table = seasonal_table(n_series=3, start="2001-01-01")
+    forecaster = small_forecaster(epochs=2, n_models=n_models, quantiles=(0.1, 0.9))
+    forecaster.fit(table)
+    save(forecaster, tmp_path / "model")
+    loaded = load(tmp_path / "model")
+    pd.testing.assert_frame_equal(loaded.predict(), forecaster.predict())
+    history = table.groupby("unique_id").head(50)  # new histories: scaled by their own stats
+    pd.testing.assert_frame_equal(loaded.predict(history), forecaster.predict(history))
+    assert loaded.season_length_ == 12 and loaded.get_params() == forecaster.get_params()
+
+
+@pytest.mark.slow
+def test_a_saved_forecaster_forecasts_the_same_in_a_fresh_process(tmp_path):
+    import subprocess
+    import sys
+
+    from gru_search import save
+
+    forecaster = small_forecaster(epochs=1, quantiles=(0.5,)).fit(seasonal_table(n_series=2))
+    save(forecaster, tmp_path / "model")
+    result = subprocess.run(
+        [sys.executable, "-c", FORECAST_IN_A_FRESH_PROCESS, str(tmp_path / "model")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    fresh = pd.read_json(__import__("io").StringIO(result.stdout))
+    expected = forecaster.predict()
+    np.testing.assert_allclose(fresh["y_hat"], expected["y_hat"], rtol=1e-6)
+    np.testing.assert_allclose(fresh["y_hat_q50"], expected["y_hat_q50"], rtol=1e-6)
