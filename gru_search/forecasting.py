@@ -301,11 +301,14 @@ class ForecastWindows:
     future values). With ``scale_windows``, every window is standardised by the mean and
     standard deviation of its own past values (its future with the same numbers), which
     lets one model read trending series at any level; forecasts are scaled back with them.
+    With ``pad_short``, a series shorter than a window is padded on the left with its first
+    value (after scaling), so that it still gives one training window or a forecast.
     """
 
     input_size: int
     horizon: int
     scale_windows: bool = False
+    pad_short: bool = False
 
     @property
     def model_input_shape(self) -> tuple[int, int]:
@@ -316,18 +319,26 @@ class ForecastWindows:
             "input_size": self.input_size,
             "horizon": self.horizon,
             "scale_windows": self.scale_windows,
+            "pad_short": self.pad_short,
         }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> ForecastWindows:
         """The inverse of :meth:`to_dict`, every value checked (ValueError otherwise)."""
-        if not isinstance(state["scale_windows"], bool):
-            raise ValueError("scale_windows must be true or false")
+        for flag in ("scale_windows", "pad_short"):
+            if not isinstance(state[flag], bool):
+                raise ValueError(f"{flag} must be true or false")
         return cls(
             checked_count(state["input_size"], "input_size", 1),
             checked_count(state["horizon"], "horizon", 1),
             state["scale_windows"],
+            state["pad_short"],
         )
+
+    def _padded(self, values: np.ndarray, length: int) -> np.ndarray:
+        if not self.pad_short or len(values) >= length:
+            return values
+        return np.concatenate([np.full(length - len(values), values[0]), values])
 
     def _window_stats(self, past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.scale_windows:
@@ -340,7 +351,10 @@ class ForecastWindows:
         """``(inputs (n, input_size, 1), targets (n, horizon))`` of every window."""
         span = self.input_size + self.horizon
         windows = np.concatenate(
-            [np.lib.stride_tricks.sliding_window_view(values, span) for values in series]
+            [
+                np.lib.stride_tricks.sliding_window_view(self._padded(values, span), span)
+                for values in series
+            ]
         )
         past, future = windows[:, : self.input_size], windows[:, self.input_size :]
         centre, scale = self._window_stats(past)
@@ -354,7 +368,7 @@ class ForecastWindows:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The input that forecasts past each series' end, ``(n_series, input_size, 1)``,
         with the centre and scale that turn the model's outputs back (``(n_series, 1)``)."""
-        past = np.stack([s[-self.input_size :] for s in series])
+        past = np.stack([self._padded(s, self.input_size)[-self.input_size :] for s in series])
         centre, scale = self._window_stats(past)
         return ((past - centre) / scale)[..., None].astype(np.float32), centre, scale
 
@@ -473,6 +487,12 @@ class GRUForecaster(BaseEstimator):
         quarterly, 1 yearly or for integer time stamps, ...).
     id_col, time_col, target_col : str, default="unique_id", "ds", "y"
         Column names of a long table.
+    short_series : {"error", "pad"}, default="error"
+        A series shorter than ``input_size + horizon`` (at fit) or ``input_size`` (at
+        predict): ``"error"`` refuses it, naming it; ``"pad"`` pads it on the left with its
+        first value so that it still gives one training window and a forecast (as
+        NeuralForecast does; the competitions' shortest series need it for windows of a
+        few horizons). With ``"pad"``, ``input_size="auto"`` is never shortened.
     n_models : int, default=1
         Networks trained with different seeds on the same windows, their forecasts
         averaged (an ensemble: on M3 monthly, 4 networks cut the MASE of one by about
@@ -516,6 +536,7 @@ class GRUForecaster(BaseEstimator):
         "id_col": [str],
         "time_col": [str],
         "target_col": [str],
+        "short_series": [StrOptions({"error", "pad"})],
         "n_models": [Interval(Integral, 1, None, closed="left")],
         "jit_compile": ["boolean", StrOptions({"auto"})],
         "random_state": ["random_state"],
@@ -541,6 +562,7 @@ class GRUForecaster(BaseEstimator):
         id_col: str = "unique_id",
         time_col: str = "ds",
         target_col: str = "y",
+        short_series: str = "error",
         n_models: int = 1,
         jit_compile: bool | str = "auto",
         random_state: Any = None,
@@ -562,6 +584,7 @@ class GRUForecaster(BaseEstimator):
         self.id_col = id_col
         self.time_col = time_col
         self.target_col = target_col
+        self.short_series = short_series
         self.n_models = n_models
         self.jit_compile = jit_compile
         self.random_state = random_state
@@ -576,7 +599,9 @@ class GRUForecaster(BaseEstimator):
         shortest = min(len(v) for v in series.values)
         if self.input_size != "auto":
             return int(self.input_size)
-        wanted = round(self.input_size_multiplier * self.horizon)
+        wanted = max(1, round(self.input_size_multiplier * self.horizon))
+        if self.short_series == "pad":
+            return wanted
         return max(1, min(wanted, shortest - self.horizon))
 
     def _levels(self) -> tuple[float, ...]:
@@ -614,12 +639,15 @@ class GRUForecaster(BaseEstimator):
         levels = self._levels()
         series = self._series(X)
         input_size = self._resolve_input_size(series)
+        pad = self.short_series == "pad"
         self._check_lengths(
             series,
-            input_size + self.horizon,
-            f"input_size {input_size} + horizon {self.horizon}",
+            self.horizon + 1 if pad else input_size + self.horizon,
+            f"horizon {self.horizon} and one past value"
+            if pad
+            else f"input_size {input_size} + horizon {self.horizon}",
         )
-        windows = ForecastWindows(input_size, self.horizon, self.scaling == "window")
+        windows = ForecastWindows(input_size, self.horizon, self.scaling == "window", pad)
         scaler = SeriesScaler.fit(series.values, self.scaling)
         inputs, targets = windows.training_rows(scaler.transform(series.values))
         rng = check_random_state(self.random_state)
@@ -690,9 +718,10 @@ class GRUForecaster(BaseEstimator):
             series, scaler = self.series_, self.scaler_
         else:
             series = self._series(X)
-            self._check_lengths(
-                series, self.windows_.input_size, f"input_size {self.windows_.input_size}"
-            )
+            if not self.windows_.pad_short:
+                self._check_lengths(
+                    series, self.windows_.input_size, f"input_size {self.windows_.input_size}"
+                )
             scaler = SeriesScaler.fit(series.values, self.scaling)
         inputs, centre, scale = self.windows_.last_inputs(scaler.transform(series.values))
         outputs = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)
@@ -738,7 +767,7 @@ class GRUForecaster(BaseEstimator):
         if not all(0.0 < q < 1.0 for q in levels) or list(levels) != sorted(set(levels)):
             raise ValueError(f"quantiles must be sorted distinct levels in (0, 1), got {levels}")
         series = SeriesSet.from_dict(state["series"])
-        if any(len(v) < windows.input_size for v in series.values):
+        if not windows.pad_short and any(len(v) < windows.input_size for v in series.values):
             raise ValueError(f"every stored series needs {windows.input_size} values")
         inputs = tuple(model.inputs[0].shape[1:])
         outputs = int(model.outputs[0].shape[-1])

@@ -244,3 +244,19 @@ def test_a_saved_forecaster_forecasts_the_same_in_a_fresh_process(tmp_path):
     expected = forecaster.predict()
     np.testing.assert_allclose(fresh["y_hat"], expected["y_hat"], rtol=1e-6)
     np.testing.assert_allclose(fresh["y_hat_q50"], expected["y_hat_q50"], rtol=1e-6)
+
+
+def test_padding_lets_series_shorter_than_a_window_train_and_forecast():
+    table = seasonal_table(n_series=2, length=40)
+    short = table[(table["unique_id"] != "s1") | (table["ds"] < 20)]  # s1: 20 < 24 + 6 values
+    padded = dict(epochs=1, short_series="pad", input_size="auto", input_size_multiplier=4)
+    forecaster = small_forecaster(**padded).fit(short)
+    windows = forecaster.windows_
+    inputs, _ = windows.training_rows(forecaster.scaler_.transform(forecaster.series_.values))
+    assert len(inputs) == (40 - 30 + 1) + 1  # s1 gives one window, padded
+    assert windows.input_size == 24  # 4 x 6: without padding "auto" would shorten it to 14
+    few = short.groupby("unique_id").head(5)  # 5 past values: padded to the window
+    assert len(forecaster.predict(few)) == 2 * HORIZON
+    too_few = short.groupby("unique_id").head(HORIZON)
+    with pytest.raises(ForecastDataError, match=r"series 's0' has 6 values; horizon 6 and one"):
+        small_forecaster(**padded).fit(too_few)
