@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 
 from gru_search.data import check_sequences
 from gru_search.estimators import check_targets, checked_sample_weight
-from gru_search.exceptions import SearchFailedError
+from gru_search.exceptions import SearchFailedError, SpaceError
 from gru_search.finalists import cross_validate_trial, finalist_splits, run_finalists
 from gru_search.leaderboard import finalists_frame, leaderboard
 from gru_search.recycling import (
@@ -50,10 +50,10 @@ from gru_search.recycling import (
     temporary_storage_url,
 )
 from gru_search.recycling import optimize_in_children as run_in_children
+from gru_search.seeding import MAX_SEED
 from gru_search.spaces import SearchSpace, load_space
 from gru_search.storage import make_storage, release_connections
 from gru_search.studies import (
-    MAX_SEED,
     describe_validation_scheme,
     finished_trial_count,
     make_pruner,
@@ -276,6 +276,12 @@ def prepare(settings: SearchSettings, X: Any, y: Any) -> SearchSetup:
     settings and data give the same setup in every process (workers rely on it).
     """
     space = load_space(settings.space)
+    if space.task != "sequences":
+        raise SpaceError(
+            f"space {space.name!r} is a {space.task} space ({space.source}); GRUSearchCV "
+            "searches labelled sequences: use GRUForecastSearch (or `gru-search run --task "
+            "forecasting`) for it, or a space without `task: forecasting`"
+        )
     n_finalists(settings, space)  # a bad value fails before any trial
     check_sequences(X, estimator_name="GRUSearchCV")
     if len(X) != len(y):

@@ -24,6 +24,12 @@ A space file (``search_spaces/*.yaml``) looks like::
     start_from:              # trials evaluated first (Optuna's enqueue_trial)
       - {n_layers: 1, units_0: 32, cell: gru, dropout: 0.0, learning_rate: 3.0e-3}
 
+A space for forecasting starts with ``task: forecasting``: its parameters are then
+:class:`~gru_search.forecasting.GRUForecaster`'s (``input_size_multiplier``, ``scaling``,
+``loss``, ...), checked against that estimator's constraints; its metric is ``mase``
+(default) or ``smape``, minimised; ``training.windows`` is the number of rolling-origin
+windows on which finalists are judged (``finalist_folds`` has no meaning there).
+
 Every distribution is Optuna's own object (``IntDistribution``, ``FloatDistribution``,
 ``CategoricalDistribution``), built when the file loads, so Optuna's rules for bounds, log
 scales and steps apply there, with the file and key in the message; trials draw through
@@ -55,6 +61,7 @@ from sklearn.utils._param_validation import (
 
 from gru_search.estimators import parameter_constraints, searchable_parameters
 from gru_search.exceptions import SpaceError
+from gru_search.forecasting import forecaster_constraints, forecaster_searchable_parameters
 
 #: Folder of the spaces shipped with the package (``load_space("quick")``). In a checkout it
 #: is a link to the top-level ``search_spaces/``; wheels carry the files themselves.
@@ -65,6 +72,13 @@ SPACES_DIR = Path(__file__).resolve().parent / "search_spaces"
 ESTIMATOR_PARAMS = searchable_parameters()
 _METRICS_MINIMIZED = ("loss",)
 _CONSTRAINTS = parameter_constraints()
+#: What a space is for (its top-level ``task`` key): labelled sequences (the default,
+#: GRUClassifier/GRURegressor) or forecasting (GRUForecaster).
+SPACE_TASKS = ("sequences", "forecasting")
+#: Errors a forecasting space may minimise (``gru_search.forecast_validation``).
+FORECAST_METRICS = ("mase", "smape")
+_FORECAST_PARAMS = forecaster_searchable_parameters()
+_FORECAST_CONSTRAINTS = forecaster_constraints()
 
 #: Upper bounds a space may not exceed: larger values exhaust memory or time long before
 #: they could win (the estimators themselves accept them, for whoever really means it).
@@ -163,6 +177,7 @@ class TrainingSettings:
     pruning_warmup: int = 30
     finalists: int = 3
     finalist_folds: int = 5
+    windows: int = 3
 
 
 @dataclass(frozen=True)
@@ -178,6 +193,7 @@ class SearchSpace:
     training: TrainingSettings = field(default_factory=TrainingSettings)
     start_from: tuple[tuple[tuple[str, Any], ...], ...] = ()
     source: str = "<dict>"
+    task: str = "sequences"
 
     # -- sampling --------------------------------------------------------------------
     def sample(self, trial: Any) -> dict[str, Any]:
@@ -235,20 +251,27 @@ class SearchSpace:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (stored with a study, shown by ``gru-search spaces show``)."""
+        training = {
+            "epochs": self.training.epochs,
+            "metric": self.training.metric,
+            "direction": self.training.direction,
+            "pruning_warmup": self.training.pruning_warmup,
+            "finalists": self.training.finalists,
+        }
+        if self.task == "forecasting":
+            training["windows"] = self.training.windows
+        else:
+            training["finalist_folds"] = self.training.finalist_folds
+        # a sequences space's form is what studies stored before spaces had a task
+        head = {"task": self.task} if self.task != "sequences" else {}
         return {
+            **head,
             "name": self.name,
             "description": self.description,
             "layers": {"count": _param_dict(self.depth), "units": _param_dict(self.units)},
             "params": {param.name: _param_dict(param) for param in self.params},
             "fixed": {key: _plain(value) for key, value in self.fixed},
-            "training": {
-                "epochs": self.training.epochs,
-                "metric": self.training.metric,
-                "direction": self.training.direction,
-                "pruning_warmup": self.training.pruning_warmup,
-                "finalists": self.training.finalists,
-                "finalist_folds": self.training.finalist_folds,
-            },
+            "training": training,
             "start_from": [
                 {key: _plain(value) for key, value in point} for point in self.start_from
             ],
@@ -315,6 +338,9 @@ class _Parser:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.task = "sequences"
+        self.estimator_params = ESTIMATOR_PARAMS
+        self.constraints = _CONSTRAINTS
 
     def fail(self, key: str, message: str) -> SpaceError:
         return SpaceError(f"{self.source}: {key}: {message}")
@@ -339,8 +365,17 @@ class _Parser:
         self.only(
             data,
             "<top level>",
-            ("name", "description", "layers", "params", "fixed", "training", "start_from"),
+            ("task", "name", "description", "layers", "params", "fixed", "training", "start_from"),
         )
+        task = data.get("task", "sequences")
+        if task not in SPACE_TASKS:
+            raise self.fail(
+                "task", f"unknown task {task!r}; expected one of {', '.join(SPACE_TASKS)}"
+            )
+        if task == "forecasting":
+            self.task = task
+            self.estimator_params = _FORECAST_PARAMS
+            self.constraints = _FORECAST_CONSTRAINTS
         for required in ("name", "layers"):
             if required not in data:
                 raise self.fail(required, "missing required key")
@@ -391,6 +426,7 @@ class _Parser:
             fixed=tuple(fixed),
             training=training,
             source=self.source,
+            task=self.task,
         )
         start_from = self.start_from(data.get("start_from") or [], space)
         return SearchSpace(**{**space.__dict__, "start_from": start_from})
@@ -398,9 +434,12 @@ class _Parser:
     def check_estimator_key(self, key: str, where: str) -> None:
         if key == "units":
             raise self.fail(where, "layer widths are declared under layers.units")
-        if key not in ESTIMATOR_PARAMS:
+        if key not in self.estimator_params:
+            what = (
+                "GRUForecaster parameter" if self.task == "forecasting" else "estimator parameter"
+            )
             raise self.fail(
-                where, f"unknown estimator parameter; expected one of {', '.join(ESTIMATOR_PARAMS)}"
+                where, f"unknown {what}; expected one of {', '.join(self.estimator_params)}"
             )
 
     def check_value(self, name: str, value: Any, where: str) -> None:
@@ -415,7 +454,7 @@ class _Parser:
             for width in widths:
                 self.check_count(width, where, LIMITS["head_units"])
             return
-        constraint = _CONSTRAINTS.get(name)
+        constraint = self.constraints.get(name)
         if constraint is None:
             return
         try:
@@ -525,12 +564,13 @@ class _Parser:
 
     def training(self, spec: Any) -> TrainingSettings:
         spec = self.mapping(spec, "training")
+        forecasting = self.task == "forecasting"
+        last = "windows" if forecasting else "finalist_folds"
         self.only(
-            spec,
-            "training",
-            ("epochs", "metric", "direction", "pruning_warmup", "finalists", "finalist_folds"),
+            spec, "training", ("epochs", "metric", "direction", "pruning_warmup", "finalists", last)
         )
         epochs = spec.get("epochs", TrainingSettings.epochs)
+        windows = spec.get("windows", TrainingSettings.windows)
         warmup = spec.get("pruning_warmup", min(TrainingSettings.pruning_warmup, epochs))
         finalists = spec.get("finalists", TrainingSettings.finalists)
         folds = spec.get("finalist_folds", TrainingSettings.finalist_folds)
@@ -539,6 +579,7 @@ class _Parser:
             ("pruning_warmup", warmup, 1, LIMITS["epochs"]),
             ("finalists", finalists, 1, 100),
             ("finalist_folds", folds, 2, 100),
+            ("windows", windows, 1, 100),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
                 raise self.fail(
@@ -548,8 +589,15 @@ class _Parser:
             raise self.fail(
                 "training.pruning_warmup", f"({warmup}) exceeds training.epochs ({epochs})"
             )
-        metric = spec.get("metric")
-        if metric is not None:
+        metric = spec.get("metric", "mase" if forecasting else None)
+        if forecasting:
+            if metric not in FORECAST_METRICS:
+                raise self.fail(
+                    "training.metric",
+                    f"unknown forecasting metric {metric!r}; expected one of "
+                    f"{', '.join(FORECAST_METRICS)} (errors, minimised)",
+                )
+        elif metric is not None:
             from sklearn.metrics import get_scorer_names
 
             if metric not in _METRICS_MINIMIZED and metric not in get_scorer_names():
@@ -558,7 +606,8 @@ class _Parser:
                     f"unknown metric {metric!r}; expected 'loss' or a scikit-learn scorer name "
                     "such as accuracy, balanced_accuracy, f1_macro, neg_log_loss, r2",
                 )
-        natural = "minimize" if metric in _METRICS_MINIMIZED else "maximize"
+        minimized = forecasting or metric in _METRICS_MINIMIZED
+        natural = "minimize" if minimized else "maximize"
         direction = spec.get("direction", natural)
         if direction not in ("maximize", "minimize"):
             raise self.fail(
@@ -571,7 +620,7 @@ class _Parser:
                 f"{'a loss' if natural == 'minimize' else 'a score (greater is better)'}; "
                 f"expected {natural}",
             )
-        return TrainingSettings(epochs, metric, direction, warmup, finalists, folds)
+        return TrainingSettings(epochs, metric, direction, warmup, finalists, folds, windows)
 
     def start_from(self, spec: Any, space: SearchSpace) -> tuple[tuple[tuple[str, Any], ...], ...]:
         if not isinstance(spec, list):

@@ -347,3 +347,73 @@ def test_spaces_validate_names_file_key_and_rule_and_exits_2(tmp_path, capsys):
 
 def test_the_default_space_names_no_metric_so_it_serves_both_tasks():
     assert load_space("default").training.metric is None
+
+
+FORECASTING = {
+    "task": "forecasting",
+    "name": "f",
+    "layers": {
+        "count": {"type": "int", "low": 1, "high": 1},
+        "units": {"type": "categorical", "choices": [8]},
+    },
+    "params": {
+        "input_size_multiplier": {"type": "categorical", "choices": [1.0, 2.0]},
+        "scaling": {"type": "categorical", "choices": ["window", "robust"]},
+    },
+    "fixed": {"loss": "mae", "short_series": "pad"},
+    "training": {"epochs": 5, "pruning_warmup": 2, "windows": 2},
+}
+
+
+def test_a_forecasting_space_searches_forecaster_parameters_and_minimises_mase():
+    space = load_space("forecasting")
+    assert space.task == "forecasting"
+    assert (space.training.metric, space.training.direction) == ("mase", "minimize")
+    again = SearchSpace.from_dict(space.to_dict(), source=space.source)
+    assert again == space and space.to_dict()["task"] == "forecasting"
+    small = SearchSpace.from_dict(FORECASTING)
+    assert small.training.windows == 2
+    params = small.sample(optuna.create_study().ask())
+    assert params["scaling"] in ("window", "robust") and params["units"] == (8,)
+    # a sequences space's stored form is unchanged: no task key, finalist folds kept
+    assert "task" not in load_space("quick").to_dict()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"task": "clustering"}, r"task: unknown task 'clustering'; expected one of sequences"),
+        (
+            {"fixed": {"class_weight": "balanced"}},
+            r"fixed\.class_weight: unknown GRUForecaster parameter; expected one of",
+        ),
+        (
+            {"fixed": {"cell": "gru", "scaling": "minmax"}, "params": {}},
+            r"fixed\.scaling: scaling must be one of none, robust, standard, window; got 'minmax'",
+        ),
+        (
+            {"training": {"epochs": 5, "metric": "accuracy"}},
+            r"training\.metric: unknown forecasting metric 'accuracy'; expected one of mase",
+        ),
+        (
+            {"training": {"epochs": 5, "finalist_folds": 3}},
+            r"training: unknown key",
+        ),
+    ],
+    ids=["task", "classifier parameter", "scaling", "metric", "folds"],
+)
+def test_bad_forecasting_spaces_name_the_key(change, message):
+    with pytest.raises(SpaceError, match=message):
+        SearchSpace.from_dict({**FORECASTING, **change})
+
+
+def test_a_forecasting_space_is_refused_by_the_sequence_search():
+    import numpy as np
+
+    from gru_search import GRUClassifier, GRUSearchCV
+
+    X, y = np.zeros((8, 5, 1)), np.arange(8) % 2
+    with pytest.raises(
+        SpaceError, match=r"'forecasting' is a forecasting space.*GRUForecastSearch"
+    ):
+        GRUSearchCV(GRUClassifier(), space="forecasting", n_trials=1).fit(X, y)
