@@ -5,6 +5,7 @@ from gru_search.cells import VARIANTS, build_layer, variant_info
 from gru_search.data import SequenceBatch, SequenceScaler, check_sequences, sequences_from_long
 from gru_search.estimators import GRUClassifier, GRURegressor
 from gru_search.export import load, save
+from gru_search.forecast_search import GRUForecastSearch
 from gru_search.forecasting import GRUForecaster
 from gru_search.model import GRUConfig, build_model
 from gru_search.search import GRUSearchCV
@@ -16,6 +17,7 @@ __all__ = [
     "VARIANTS",
     "GRUClassifier",
     "GRUConfig",
+    "GRUForecastSearch",
     "GRUForecaster",
     "GRURegressor",
     "GRUSearchCV",
