@@ -724,7 +724,11 @@ class GRUForecaster(BaseEstimator):
                 )
             scaler = SeriesScaler.fit(series.values, self.scaling)
         inputs, centre, scale = self.windows_.last_inputs(scaler.transform(series.values))
-        outputs = np.asarray(self.model_.predict_on_batch(inputs), dtype=np.float64)
+        # a direct call, not predict_on_batch: a search forecasts after every epoch of
+        # every trial, and each new model would trace (and warn about) a predict function
+        outputs = np.asarray(
+            ops.convert_to_numpy(self.model_(inputs, training=False)), dtype=np.float64
+        )
         outputs = outputs.reshape(len(series), 1 + len(self.quantiles_), self.horizon)
         # back to each series' units; both scalings are increasing, so the order holds
         outputs = outputs * scale[:, :, None] + centre[:, :, None]
