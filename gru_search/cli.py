@@ -38,6 +38,21 @@ def load_aeon(name: str) -> tuple:
     return data.X_train, data.y_train, data.X_test, data.y_test
 
 
+#: --series, --time and --target of labelled long tables when none are given.
+SEQUENCE_COLUMNS = ("series", "time", "target")
+#: run's --data when none is given (labelled sequences; forecasting has its own).
+DEFAULT_DATA = "aeon:GunPoint"
+
+
+def _sequence_defaults(args: argparse.Namespace) -> None:
+    """Fill the table options a labelled-sequence command left unset."""
+    from gru_search.cli_forecasting import columns
+
+    args.series, args.time, args.target = columns(args, SEQUENCE_COLUMNS)
+    if getattr(args, "data", None) is None and args.command in ("run", "fit"):
+        args.data = DEFAULT_DATA
+
+
 def _dataset(args: argparse.Namespace):
     from gru_search.datasets import load_data
 
@@ -157,7 +172,20 @@ def _run(args: argparse.Namespace) -> int:
     from gru_search.storage import is_sqlite, release_connections
     from gru_search.studies import quiet_optuna
 
-    space = load_space(args.space)  # fail on a bad space before loading data
+    if args.task == "forecasting":
+        from gru_search.cli_forecasting import run_forecasting
+
+        return run_forecasting(args)
+    for option, value in _forecasting_options(args).items():
+        if value is not None:
+            raise CommandError(f"{option} belongs to --task forecasting (got --task {args.task})")
+    _sequence_defaults(args)
+    space = load_space(args.space or "default")  # fail on a bad space before loading data
+    if space.task != "sequences":
+        raise CommandError(
+            f"--space {args.space} is a forecasting space; use it with --task forecasting "
+            "--horizon H"
+        )
     gpus = _gpu_ids(args.gpus)
     workers = len(gpus) if gpus else args.workers
     uses_sqlite = args.storage is None or is_sqlite(args.storage)
@@ -279,6 +307,16 @@ def _run(args: argparse.Namespace) -> int:
     return 130 if search.interrupted_ else 0
 
 
+def _forecasting_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "--horizon": args.horizon,
+        "--windows": args.windows,
+        "--step-size": args.step_size,
+        "--models": args.models,
+        "--season-length": None if args.season_length == "auto" else args.season_length,
+    }
+
+
 # -- worker --------------------------------------------------------------------------------
 def _worker(args: argparse.Namespace) -> int:
     from gru_search.lifeline import exit_with_parent_from_environment
@@ -325,6 +363,11 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
     spec = study.user_attrs.get(STUDY_SPEC_KEY)
     if spec is None:
         raise CommandError(f"study {args.study!r} was not created by gru-search")
+    if spec["task"] == "forecasting":
+        raise CommandError(
+            f"study {args.study!r} is a forecasting study; its trials run in the "
+            "`gru-search run --task forecasting` process, not in workers"
+        )
     if args.task and args.task != spec["task"]:
         raise CommandError(
             f"study {args.study!r} is a {spec['task']} study; this worker was given "
@@ -418,6 +461,16 @@ def _export(args: argparse.Namespace) -> int:
             raise CommandError(f"study {args.study!r} has no completed trial {args.trial}")
         trial = matches[0]
     space = SearchSpace.from_dict(spec["space"], source=f"study {args.study}")
+    if spec["task"] == "forecasting":
+        from gru_search.cli_forecasting import export_forecaster
+
+        return export_forecaster(args, spec, trial, space)
+    if args.data is None:
+        raise CommandError(
+            f"study {args.study!r} is a {spec['task']} study: --data is required (the data "
+            "to refit on, e.g. the one `gru-search run` searched)"
+        )
+    _sequence_defaults(args)
     params = refit_params(space, trial)
     data = _dataset(args)
     estimator = _estimator(spec["task"], args.random_state).set_params(**params)
@@ -442,12 +495,21 @@ def _predict(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from gru_search import GRUClassifier, load
+    from gru_search import GRUClassifier, GRUForecaster, load
     from gru_search.datasets import load_data
 
     output = Path(args.output)
     _check_output(output, args, force=args.force)
     model = load(args.model)
+    if isinstance(model, GRUForecaster):
+        from gru_search.cli_forecasting import predict_forecasts
+
+        return predict_forecasts(args, model, output)
+    if args.data is None:
+        raise CommandError(
+            f"--data is required: the sequences for {type(model).__name__} to predict"
+        )
+    _sequence_defaults(args)
     data = load_data(
         args.data,
         series=args.series,
@@ -486,7 +548,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _check_output(output: Path, args: argparse.Namespace, *, force: bool) -> None:
     """Refuse an output that is one of the inputs, a folder, or (without --force) a file."""
     inputs = [Path(args.model), Path(args.model) / "model.keras"]
-    if not args.data.startswith("aeon:"):
+    if args.data is not None and not args.data.startswith("aeon:"):
         inputs.append(Path(args.data))
     resolved = output.resolve()
     if any(resolved == path.resolve() for path in inputs):
@@ -580,6 +642,7 @@ def _spaces(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from gru_search import GRUClassifier
 
+    _sequence_defaults(args)
     data = _dataset(args)
     print(data.describe(), flush=True)
     try:
@@ -615,19 +678,27 @@ def _variants(args: argparse.Namespace) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------
-def _add_data_arguments(parser: argparse.ArgumentParser, default: str | None) -> None:
+def _add_data_arguments(
+    parser: argparse.ArgumentParser, default: str | None, *, required: bool | None = None
+) -> None:
     parser.add_argument(
         "--data",
-        default=default,
-        required=default is None,
-        help="aeon:NAME (shipped with aeon, e.g. aeon:GunPoint), FILE.npz with X_train/y_train "
-        "[X_test/y_test], or a long-format FILE.csv/.parquet"
-        + (f" (default {default})" if default else ""),
+        default=None,
+        required=default is None if required is None else required,
+        help="aeon:NAME (shipped with aeon, e.g. aeon:GunPoint or, to forecast, "
+        "aeon:airline), FILE.npz with X_train/y_train [X_test/y_test], or a long-format "
+        "FILE.csv/.parquet" + (f" (default {default})" if default else ""),
     )
     table = parser.add_argument_group("long-format tables (.csv/.parquet)")
-    table.add_argument("--series", default="series", help="series id column (default series)")
-    table.add_argument("--time", default="time", help="time column to sort by (default time)")
-    table.add_argument("--target", default="target", help="label/target column (default target)")
+    table.add_argument(
+        "--series", default=None, help="series id column (default series; forecasting unique_id)"
+    )
+    table.add_argument(
+        "--time", default=None, help="time column to sort by (default time; forecasting ds)"
+    )
+    table.add_argument(
+        "--target", default=None, help="label/target column (default target; forecasting y)"
+    )
     table.add_argument("--split", default=None, help="column holding train/test per series")
 
 
@@ -682,6 +753,10 @@ def _cv_choice(text: str) -> int | None:
     return folds
 
 
+def _season_length(text: str) -> int | str:
+    return text if text == "auto" else _positive_int(text)
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -705,12 +780,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run an Optuna study over a search space (stored in a SQLite file by "
         "default), refit and export the best model, and write the leaderboard and plots.",
     )
-    _add_data_arguments(run, "aeon:GunPoint")
-    run.add_argument("--task", choices=("classification", "regression"), default="classification")
+    _add_data_arguments(run, "aeon:GunPoint; aeon:airline with --task forecasting")
+    run.add_argument(
+        "--task",
+        choices=("classification", "regression", "forecasting"),
+        default="classification",
+    )
     run.add_argument(
         "--space",
-        default="default",
-        help="shipped space name or YAML path (see `gru-search spaces list`)",
+        default=None,
+        help="shipped space name or YAML path (see `gru-search spaces list`; default "
+        "'default', 'forecasting' with --task forecasting)",
     )
     run.add_argument(
         "--trials",
@@ -759,6 +839,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--gpus", default=None, help="'auto' or 0,1,...: one worker per GPU (CUDA_VISIBLE_DEVICES)"
     )
     _add_heartbeat_arguments(run)
+    forecasting = run.add_argument_group("forecasting (--task forecasting)")
+    forecasting.add_argument(
+        "--horizon", type=_positive_int, default=None, help="steps to forecast (required)"
+    )
+    forecasting.add_argument(
+        "--windows",
+        type=_positive_int,
+        default=None,
+        help="rolling-origin validation windows (default: the space's, 2 in 'forecasting')",
+    )
+    forecasting.add_argument(
+        "--step-size",
+        type=_positive_int,
+        default=None,
+        help="steps between window origins (default: the horizon)",
+    )
+    forecasting.add_argument(
+        "--models",
+        type=_positive_int,
+        default=None,
+        help="networks averaged in the exported forecaster (an ensemble; default 1)",
+    )
+    forecasting.add_argument(
+        "--season-length",
+        type=_season_length,
+        default="auto",
+        help="season of MASE's naive forecast (default: from the time stamps, e.g. 12 for monthly)",
+    )
     run.set_defaults(handler=_run)
 
     worker = commands.add_parser(
@@ -811,14 +919,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="folder to write")
     export.add_argument("--force", action="store_true", help="replace an existing export")
     export.add_argument("--random-state", type=int, default=0)
-    _add_data_arguments(export, None)
+    _add_data_arguments(export, None, required=False)
     export.set_defaults(handler=_export)
 
     predict = commands.add_parser("predict", help="predict with an exported model")
     predict.add_argument("--model", required=True, help="folder written by run/export")
     predict.add_argument("--output", default="predictions.csv", help="CSV to write")
     predict.add_argument("--force", action="store_true", help="replace an existing --output")
-    _add_data_arguments(predict, None)
+    _add_data_arguments(predict, None, required=False)
     predict.set_defaults(handler=_predict)
 
     dashboard = commands.add_parser(

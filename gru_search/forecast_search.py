@@ -376,7 +376,9 @@ class GRUForecastSearch(BaseEstimator):
         params = setup.space.sample(trial)
         trial.set_user_attr("estimator_params", _jsonable(params))
         trial.set_user_attr("cell", params.get("cell", "gru"))
-        seed = None if setup.trial_seed is None else (setup.trial_seed + trial.number) % MAX_SEED
+        seed = self._seed(setup, trial.number)
+        if seed is not None:  # the refit's seed too: `gru-search export` reuses it
+            trial.set_user_attr("seed", seed)
         forecaster = GRUForecaster(**setup.base_params, **params, random_state=seed)
         window = setup.windows[-1]
         scorer = WindowScorer(forecaster, window, setup.metric, trial)
@@ -456,8 +458,19 @@ class GRUForecastSearch(BaseEstimator):
         return forecaster.fit(setup.series)
 
     # -- the whole search ----------------------------------------------------------------
-    def fit(self, X: Any, y: None = None) -> GRUForecastSearch:
+    def fit(
+        self, X: Any, y: None = None, *, extra_spec: dict[str, Any] | None = None
+    ) -> GRUForecastSearch:
         """Run the search on the series ``X`` (a long table or a list of 1-D arrays).
+
+        Parameters
+        ----------
+        X : DataFrame (long: id, time, target columns) or list of 1-D arrays
+        y : None
+            Unused; the targets are the series themselves.
+        extra_spec : dict, optional
+            Plain data stored in the study's spec beside the space (the command line
+            records how it loaded the series, so that ``gru-search export`` can refit).
 
         Returns
         -------
@@ -465,7 +478,7 @@ class GRUForecastSearch(BaseEstimator):
         """
         setup = self.prepare(X)
         with quiet_optuna(self.verbose):
-            study = self.open_study(setup)
+            study = self.open_study(setup, extra_spec)
             n_trials = self.n_trials
             if n_trials is None and self.timeout is None:
                 n_trials = DEFAULT_TRIALS

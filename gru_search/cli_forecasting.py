@@ -1,0 +1,290 @@
+"""The forecasting side of the ``gru-search`` command line.
+
+``gru-search run --task forecasting --horizon H`` searches the ``forecasting`` space on a
+long CSV/Parquet table or aeon's shipped series (:mod:`gru_search.forecast_data`) with
+:class:`~gru_search.forecast_search.GRUForecastSearch`, exports the refit forecaster and
+writes, beside the study, the forecast of the next ``H`` steps (``forecast.csv``), the
+chosen trial's forecast of its validation window (``validation_forecast.csv``), a plot of
+both against the actual values (``forecast.png``), the leaderboard and Optuna's plots.
+``gru-search predict`` and ``gru-search export`` hand exported forecasters and
+forecasting studies here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gru_search.exceptions import CommandError
+from gru_search.run_folder import (
+    keep_previous_export,
+    prepare_run_folder,
+    print_leaderboard,
+    redact,
+    sqlite_url,
+)
+
+#: Column names of a forecasting table when the command line names none (Nixtla's).
+FORECAST_COLUMNS = ("unique_id", "ds", "y")
+#: ``--data`` of ``run --task forecasting`` when none is given: ships inside aeon.
+DEFAULT_FORECAST_DATA = "aeon:airline"
+
+
+def columns(args: argparse.Namespace, defaults: tuple[str, str, str]) -> tuple[str, str, str]:
+    """``--series``, ``--time`` and ``--target``, each falling back to ``defaults``."""
+    given = (args.series, args.time, args.target)
+    return tuple(g if g is not None else d for g, d in zip(given, defaults, strict=True))
+
+
+def _data_source(spec: str) -> str:
+    """``--data`` as recorded in a study: aeon names as they are, files by absolute path."""
+    return spec if spec.startswith("aeon:") else str(Path(spec).resolve())
+
+
+def check_run_arguments(args: argparse.Namespace) -> None:
+    """Refuse ``run --task forecasting`` options that have no meaning for it."""
+    if args.horizon is None:
+        raise CommandError(
+            "--task forecasting needs --horizon H: the number of steps to forecast past "
+            "each series' end"
+        )
+    refused = {
+        "--workers": args.workers != 1,
+        "--gpus": args.gpus is not None,
+        "--cv": args.cv is not None,
+        "--split": args.split is not None,
+    }
+    for option, given in refused.items():
+        if given:
+            raise CommandError(
+                f"{option} is not supported with --task forecasting: forecasting trials run "
+                "in this process on rolling-origin windows (see --windows and --step-size)"
+            )
+
+
+def run_forecasting(args: argparse.Namespace) -> int:
+    """``gru-search run --task forecasting``: search, export, forecast, report."""
+    from gru_search import GRUForecastSearch, load_space, save
+    from gru_search.forecast_data import load_series
+    from gru_search.forecasting import check_series
+    from gru_search.report import plot_forecasts, write_report
+    from gru_search.storage import release_connections
+    from gru_search.studies import quiet_optuna
+
+    check_run_arguments(args)
+    space = load_space(args.space or "forecasting")  # a bad space fails before the data
+    if space.task != "forecasting":
+        raise CommandError(
+            f"--space {args.space} is a space for labelled sequences; --task forecasting "
+            "needs one with `task: forecasting` (e.g. --space forecasting)"
+        )
+    id_col, time_col, target_col = columns(args, FORECAST_COLUMNS)
+    source = args.data or DEFAULT_FORECAST_DATA
+    frame, name = load_series(source, id_col=id_col, time_col=time_col, target_col=target_col)
+    series = check_series(frame, id_col=id_col, time_col=time_col, target_col=target_col)
+    print(describe_series(name, series), flush=True)
+    horizon = args.horizon
+    study_name = args.study_name or f"{name}-{space.name}-h{horizon}"
+    out = Path(args.out or Path("runs") / study_name)
+    storage = args.storage or sqlite_url(out / "study.db")
+    search = GRUForecastSearch(
+        horizon,
+        space=space,
+        n_trials=args.trials,
+        timeout=args.timeout,
+        n_windows=args.windows,
+        step_size=args.step_size,
+        finalists=args.finalists,
+        season_length=args.season_length,
+        id_col=id_col,
+        time_col=time_col,
+        target_col=target_col,
+        storage=storage,
+        study_name=study_name,
+        refit_models=args.models,
+        random_state=args.random_state,
+        verbose=1,
+    )
+    search.prepare(frame)  # series too short for the windows fail before the folder exists
+    prepare_run_folder(out, study_name)
+    print(f"study {study_name!r} in {redact(storage)}; results in {out}/", flush=True)
+    extra = {
+        "data": {
+            "spec": _data_source(source),
+            "id_col": id_col,
+            "time_col": time_col,
+            "target_col": target_col,
+        },
+        "forecast": {
+            "horizon": horizon,
+            "season_length": args.season_length,
+            "models": args.models,
+            "random_state": args.random_state,
+        },
+    }
+    start = time.perf_counter()
+    with quiet_optuna(1):
+        search.fit(frame, extra_spec=extra)
+    print(f"\nsearch finished in {time.perf_counter() - start:.0f} s; leaderboard:")
+    print_leaderboard(search.leaderboard())
+    keep_previous_export(out / "model", search.best_trial_.number)
+    origin = {
+        "study": study_name,
+        "trial": search.best_trial_.number,
+        "score": search.best_score_,
+        "metric": search.metric_,
+        "space": space.name,
+    }
+    model_dir = save(search.best_estimator_, out / "model", origin=origin, overwrite=True)
+    forecast = search.predict()
+    forecast.to_csv(out / "forecast.csv", index=False)
+    written = ["forecast.csv"]
+    if search.validation_forecast_ is not None:
+        search.validation_forecast_.to_csv(out / "validation_forecast.csv", index=False)
+        written.append("validation_forecast.csv")
+    plot_forecasts(
+        frame,
+        forecast,
+        out / "forecast.png",
+        validation=search.validation_forecast_,
+        columns=(id_col, time_col, target_col),
+    )
+    written.append("forecast.png")
+    files = write_report(search.study_, out, search.metric_)
+    release_connections(search.study_)
+    summary = {
+        "study": study_name,
+        "storage": redact(storage),
+        "space": space.name,
+        "data": extra["data"]["spec"],
+        "series": len(series),
+        "horizon": horizon,
+        "season_length": search.best_estimator_.season_length_,
+        "validation_windows": len(search.windows_),
+        "best_trial": search.best_trial_.number,
+        "best_params": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in search.best_params_.items()
+        },
+        f"validation_{search.metric_}": search.best_score_,
+        "finalists": search.finalists_.to_dict(orient="records"),
+        "refit_models": search.best_estimator_.n_models,
+        "trials": search.n_trials_,
+        "interrupted": search.interrupted_,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    windows = "" if search.finalists_.empty else f" (mean over {len(search.windows_)} windows: "
+    if windows:
+        windows += f"{search.finalists_.iloc[0][f'mean_{search.metric_}']:.4f})"
+    print(
+        f"\nbest trial {search.best_trial_.number}: validation {search.metric_} "
+        f"{search.best_score_:.4f}{windows}; exported to {model_dir}/"
+    )
+    print(f"next {horizon} steps of {len(series)} series -> {out / 'forecast.csv'}")
+    print(f"report: {', '.join([*written, *(f.name for f in files)])}, summary.json")
+    print(f"watch or revisit it: gru-search dashboard --storage {redact(storage)}")
+    return 130 if search.interrupted_ else 0
+
+
+def describe_series(name: str, series: Any) -> str:
+    """One line about a set of series: count, lengths, step."""
+    lengths = [len(v) for v in series.values]
+    steps = {str(getattr(s, "freqstr", s)) for s in series.steps}
+    return (
+        f"{name}: {len(series)} series of {min(lengths)}-{max(lengths)} values, "
+        f"step {', '.join(sorted(steps))}"
+    )
+
+
+def predict_forecasts(args: argparse.Namespace, model: Any, output: Path) -> int:
+    """``gru-search predict`` with an exported forecaster: the next ``horizon`` steps of
+    the series stored in the export, or of the histories in ``--data``."""
+    from gru_search.forecast_data import load_series
+
+    if args.split is not None:
+        raise CommandError("--split has no meaning for a forecaster")
+    id_col, time_col, target_col = columns(args, (model.id_col, model.time_col, model.target_col))
+    if args.data is None:
+        frame, what = None, "the series it was trained on"
+    else:
+        frame, name = load_series(
+            args.data, id_col=id_col, time_col=time_col, target_col=target_col
+        )
+        what = f"{frame[id_col].nunique()} series of {name}"
+    forecast = model.predict(frame)
+    if (id_col, time_col) != (model.id_col, model.time_col):
+        forecast = forecast.rename(columns={model.id_col: id_col, model.time_col: time_col})
+    forecast.to_csv(output, index=False)
+    print(f"next {model.horizon} steps of {what} -> {output} ({len(forecast)} rows)")
+    return 0
+
+
+def export_forecaster(
+    args: argparse.Namespace, spec: dict[str, Any], trial: Any, space: Any
+) -> int:
+    """``gru-search export`` of a forecasting study: refit ``trial`` on the series the
+    study recorded (or ``--data``) and save it."""
+    from gru_search import save
+    from gru_search.forecast_data import load_series
+    from gru_search.forecasting import GRUForecaster
+    from gru_search.trials import refit_params
+
+    recorded = spec.get("data") or {}
+    forecast = spec.get("forecast")
+    if forecast is None:
+        raise CommandError(
+            f"study {args.study!r} was started from Python: it records no horizon or data; "
+            "export its forecaster from Python (GRUForecastSearch.best_estimator_)"
+        )
+    source = args.data or recorded.get("spec")
+    id_col, time_col, target_col = columns(
+        args,
+        (
+            recorded.get("id_col", "unique_id"),
+            recorded.get("time_col", "ds"),
+            recorded.get("target_col", "y"),
+        ),
+    )
+    frame, name = load_series(source, id_col=id_col, time_col=time_col, target_col=target_col)
+    params = refit_params(space, trial)
+    if forecast.get("models"):
+        params["n_models"] = forecast["models"]
+    # the seed `run` refit this trial with, so that the export is the same model
+    seed = trial.user_attrs.get("seed", args.random_state)
+    estimator = GRUForecaster(
+        forecast["horizon"],
+        season_length=forecast.get("season_length", "auto"),
+        id_col=id_col,
+        time_col=time_col,
+        target_col=target_col,
+        random_state=seed,
+        **params,
+    )
+    print(f"refitting trial {trial.number} ({params}) on {name}", flush=True)
+    estimator.fit(frame)
+    origin = {
+        "study": args.study,
+        "trial": trial.number,
+        "score": trial.value,
+        "metric": spec.get("metric"),
+        "space": space.name,
+    }
+    folder = save(estimator, args.out, origin=origin, overwrite=args.force)
+    print(f"exported to {folder}/")
+    return 0
+
+
+__all__ = [
+    "DEFAULT_FORECAST_DATA",
+    "FORECAST_COLUMNS",
+    "check_run_arguments",
+    "columns",
+    "describe_series",
+    "export_forecaster",
+    "predict_forecasts",
+    "run_forecasting",
+]
