@@ -11,8 +11,12 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
-def test_both_notebooks_exist():
-    assert {path.name for path in NOTEBOOKS} >= {"quickstart.ipynb", "gate_variants.ipynb"}
+def test_the_notebooks_exist():
+    assert {path.name for path in NOTEBOOKS} >= {
+        "quickstart.ipynb",
+        "gate_variants.ipynb",
+        "forecasting.ipynb",
+    }
 
 
 @pytest.mark.slow
