@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 import optuna
 import pandas as pd
@@ -53,17 +52,16 @@ from gru_search.forecasting import (
 from gru_search.leaderboard import leaderboard
 from gru_search.seeding import MAX_SEED
 from gru_search.spaces import SearchSpace, load_space
-from gru_search.stopping import stop_requested
 from gru_search.storage import make_storage
 from gru_search.studies import (
-    finished_trial_count,
     make_pruner,
     make_sampler,
     open_study,
     quiet_optuna,
-    session_seed,
+    start_or_resume,
 )
 from gru_search.trials import (
+    PruningCallback,
     StopWhenHopeless,
     TrainingDivergedError,
     all_failed_message,
@@ -78,7 +76,7 @@ from gru_search.trials import (
 DEFAULT_TRIALS = 20
 
 
-class WindowScorer(keras.callbacks.Callback):
+class WindowScorer(PruningCallback):
     """Forecast one validation window after every epoch; report its error and prune.
 
     Like :class:`gru_search.trials.EpochReporter`, it stops training through
@@ -92,27 +90,14 @@ class WindowScorer(keras.callbacks.Callback):
         metric: str,
         trial: optuna.Trial | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(trial)
         self.forecaster = forecaster
         self.window = window
         self.metric = metric
-        self.trial = trial
-        self.values: list[float] = []
         self.best_forecasts: list[np.ndarray] | None = None
-        self.pruned = False
-        self.diverged: str | None = None
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if stop_requested() is not None:
-            self.model.stop_training = True
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if stop_requested() is not None:
-            return
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.diverged = f"training loss became {float(loss)} at epoch {epoch + 1}"
-            self.model.stop_training = True
+        if not self.epoch_can_be_scored(epoch, logs):
             return
         forecasts = window_forecasts(self.forecaster, self.window)
         value = forecast_error(
@@ -124,12 +109,7 @@ class WindowScorer(keras.callbacks.Callback):
         )
         if math.isfinite(value) and all(value < v for v in self.values if math.isfinite(v)):
             self.best_forecasts = forecasts
-        self.values.append(value)
-        if self.trial is not None and math.isfinite(value):
-            self.trial.report(value, epoch)
-            if self.trial.should_prune():
-                self.pruned = True
-                self.model.stop_training = True
+        self.record(value, epoch)
 
     def best(self) -> tuple[float, int]:
         """The lowest error and its epoch (1-based)."""
@@ -343,14 +323,9 @@ class GRUForecastSearch(BaseEstimator):
             sampler=make_sampler(self.sampler, setup.sampler_seed, parallel=False),
             pruner=make_pruner(self.pruner, space.training.pruning_warmup, space.training.epochs),
         )
-        if not study.trials:
-            for point in space.start_points:
-                study.enqueue_trial(point, skip_if_exists=True)
-        elif finished := finished_trial_count(study):
+        finished = start_or_resume(study, space, self.sampler, setup.sampler_seed, parallel=False)
+        if finished:
             self._log(f"resuming study {study.study_name!r} with {finished} finished trials")
-            study.sampler = make_sampler(
-                self.sampler, session_seed(setup.sampler_seed, study), parallel=False
-            )
         return study
 
     def trial_function(self, setup: ForecastSearchSetup) -> Callable[[optuna.Trial], float]:

@@ -117,7 +117,49 @@ def metric_task(metric: str) -> str | None:
     return None
 
 
-class EpochReporter(keras.callbacks.Callback):
+class PruningCallback(keras.callbacks.Callback):
+    """What every per-epoch trial callback shares: a worker's stop request (checked after
+    every batch), divergence, and reporting each epoch's value to Optuna's pruner.
+
+    Each stops training through ``model.stop_training`` rather than an exception inside
+    Keras, so the training loop always ends cleanly; the trial then raises.
+    """
+
+    def __init__(self, trial: optuna.Trial | None) -> None:
+        super().__init__()
+        self.trial = trial
+        self.values: list[float] = []
+        self.pruned = False
+        self.diverged: str | None = None
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if stop_requested() is not None:
+            self.model.stop_training = True
+
+    def epoch_can_be_scored(self, epoch: int, logs: dict | None) -> bool:
+        """False when a stop was requested (the trial is abandoned: no score, no report)
+        or the training loss diverged (training stops, the reason kept in ``diverged``)."""
+        if stop_requested() is not None:
+            return False
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged = f"training loss became {float(loss)} at epoch {epoch + 1}"
+            self.model.stop_training = True
+            return False
+        return True
+
+    def record(self, value: float, epoch: int) -> None:
+        """Keep the 0-based ``epoch``'s value; report it (step ``epoch + 1``) and prune."""
+        self.values.append(value)
+        if self.trial is None or not math.isfinite(value):
+            return
+        self.trial.report(value, step=epoch + 1)
+        if self.trial.should_prune():
+            self.pruned = True
+            self.model.stop_training = True
+
+
+class EpochReporter(PruningCallback):
     """Score the validation data after every epoch; report it to Optuna and prune.
 
     Pruning, divergence and a worker's stop request (checked after every batch) stop
@@ -134,38 +176,19 @@ class EpochReporter(keras.callbacks.Callback):
         y_val: Any,
         trial: optuna.Trial | None,
     ) -> None:
-        super().__init__()
+        super().__init__(trial)
         self.estimator = estimator
         self.objective = objective
         self.X_val = X_val
         self.y_val = y_val
-        self.trial = trial
-        self.values: list[float] = []
         self.losses: list[float] = []
-        self.pruned = False
-        self.diverged: str | None = None
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if stop_requested() is not None:
-            self.model.stop_training = True
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if stop_requested() is not None:
-            return  # the trial is abandoned: no score, no report
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.diverged = f"training loss became {float(loss)} at epoch {epoch + 1}"
-            self.model.stop_training = True
+        if not self.epoch_can_be_scored(epoch, logs):
             return
         value, loss = self.objective.score_and_loss(self.estimator, self.X_val, self.y_val)
-        self.values.append(value)
         self.losses.append(loss)
-        if self.trial is None:
-            return
-        self.trial.report(value, step=epoch + 1)
-        if self.trial.should_prune():
-            self.pruned = True
-            self.model.stop_training = True
+        self.record(value, epoch)
 
     def best(self) -> tuple[float, float, int]:
         """Best value, its validation loss and its 1-based epoch.
