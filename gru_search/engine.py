@@ -61,6 +61,7 @@ from gru_search.studies import (
     open_study,
     quiet_optuna,
     session_seed,
+    start_or_resume,
     study_spec,
 )
 from gru_search.trials import (
@@ -331,20 +332,17 @@ def open_search_study(
         sampler=make_sampler(settings.sampler, setup.sampler_seed, parallel=parallel),
         pruner=make_pruner(settings.pruner, space.training.pruning_warmup, space.training.epochs),
     )
-    if not study.trials:
-        for point in space.start_points:
-            study.enqueue_trial(point, skip_if_exists=True)
-    elif finished := finished_trial_count(study):
+    finished = start_or_resume(
+        study, space, settings.sampler, setup.sampler_seed, parallel=parallel
+    )
+    if finished and log is not None:
         counts = collections.Counter(t.state.name.lower() for t in study.trials)
-        if log is not None:
-            log(
-                f"[gru-search] resuming study {study.study_name!r} with {finished} finished "
-                "trials ("
-                + ", ".join(f"{counts[s]} {s}" for s in ("complete", "pruned", "fail") if counts[s])
-                + "); new trials are sampled with a new seed"
-            )
-        seed = session_seed(setup.sampler_seed, study)
-        study.sampler = make_sampler(settings.sampler, seed, parallel=parallel)
+        log(
+            f"[gru-search] resuming study {study.study_name!r} with {finished} finished "
+            "trials ("
+            + ", ".join(f"{counts[s]} {s}" for s in ("complete", "pruned", "fail") if counts[s])
+            + "); new trials are sampled with a new seed"
+        )
     return study
 
 

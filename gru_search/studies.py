@@ -95,6 +95,28 @@ def finished_trial_count(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
+def start_or_resume(
+    study: optuna.Study,
+    space: SearchSpace,
+    sampler: Any,
+    sampler_seed: int,
+    *,
+    parallel: bool,
+) -> int:
+    """Queue the space's start points on a new study; give a resumed one (trials finished
+    in an earlier session) a sampler with a new session seed. Returns the number of trials
+    finished before (0 for a new study)."""
+    if not study.trials:
+        for point in space.start_points:
+            study.enqueue_trial(point, skip_if_exists=True)
+        return 0
+    finished = finished_trial_count(study)
+    if finished:
+        seed = session_seed(sampler_seed, study)
+        study.sampler = make_sampler(sampler, seed, parallel=parallel)
+    return finished
+
+
 def session_seed(seed: int, study: optuna.Study) -> int:
     """The sampler seed of this session: ``seed`` for a new study, another on resume.
 
