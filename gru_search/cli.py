@@ -22,6 +22,7 @@ from typing import Any
 from gru_search.exceptions import CommandError, GRUSearchError
 from gru_search.lifeline import PARENT_PID_VARIABLE, terminate_as_interrupt
 from gru_search.run_folder import (
+    export_origin,
     keep_previous_export,
     prepare_run_folder,
     print_leaderboard,
@@ -476,13 +477,7 @@ def _export(args: argparse.Namespace) -> int:
     estimator = _estimator(spec["task"], args.random_state).set_params(**params)
     print(f"refitting trial {trial.number} ({params}) on {data.describe()}", flush=True)
     estimator.fit(data.X_train, data.y_train)
-    origin = {
-        "study": args.study,
-        "trial": trial.number,
-        "score": trial.value,
-        "metric": spec.get("metric"),
-        "space": space.name,
-    }
+    origin = export_origin(args.study, trial.number, trial.value, spec.get("metric"), space.name)
     folder = save(estimator, args.out, origin=origin, overwrite=args.force)
     print(f"exported to {folder}/")
     if data.X_test is not None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from gru_search.exceptions import CommandError
 from gru_search.run_folder import (
+    export_origin,
     keep_previous_export,
     prepare_run_folder,
     print_leaderboard,
@@ -132,13 +133,9 @@ def run_forecasting(args: argparse.Namespace) -> int:
     print(f"\nsearch finished in {time.perf_counter() - start:.0f} s; leaderboard:")
     print_leaderboard(search.leaderboard())
     keep_previous_export(out / "model", search.best_trial_.number)
-    origin = {
-        "study": study_name,
-        "trial": search.best_trial_.number,
-        "score": search.best_score_,
-        "metric": search.metric_,
-        "space": space.name,
-    }
+    origin = export_origin(
+        study_name, search.best_trial_.number, search.best_score_, search.metric_, space.name
+    )
     model_dir = save(search.best_estimator_, out / "model", origin=origin, overwrite=True)
     forecast = search.predict()
     forecast.to_csv(out / "forecast.csv", index=False)
@@ -266,13 +263,7 @@ def export_forecaster(
     )
     print(f"refitting trial {trial.number} ({params}) on {name}", flush=True)
     estimator.fit(frame)
-    origin = {
-        "study": args.study,
-        "trial": trial.number,
-        "score": trial.value,
-        "metric": spec.get("metric"),
-        "space": space.name,
-    }
+    origin = export_origin(args.study, trial.number, trial.value, spec.get("metric"), space.name)
     folder = save(estimator, args.out, origin=origin, overwrite=args.force)
     print(f"exported to {folder}/")
     return 0

@@ -104,3 +104,11 @@ def redact(url: str) -> str:
     from gru_search.storage import redact as redact_url  # optuna: only when needed
 
     return redact_url(url)
+
+
+def export_origin(
+    study: str, trial: int, score: float | None, metric: str | None, space: str
+) -> dict[str, Any]:
+    """Where an exported model came from (its metadata's ``origin``): study, trial, the
+    trial's validation score and metric, and the space searched."""
+    return {"study": study, "trial": trial, "score": score, "metric": metric, "space": space}
