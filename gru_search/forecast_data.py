@@ -62,10 +62,12 @@ def load_series(
             f"--data {source} has no column {missing[0]!r}; it has {list(frame.columns)}. "
             "Name the columns with --series, --time and --target (defaults unique_id, ds, y)"
         )
-    if frame[time_col].dtype == object:
+    column = frame[time_col]
+    # dates in a CSV arrive as text: object dtype on pandas 2, str on pandas 3
+    if not pd.api.types.is_datetime64_any_dtype(column) and pd.api.types.is_string_dtype(column):
         parsed = pd.to_datetime(frame[time_col], errors="coerce")
         if parsed.notna().all():
-            frame[time_col] = parsed  # dates in a CSV arrive as text
+            frame[time_col] = parsed
     return frame, path.stem
 
 

@@ -65,7 +65,8 @@ class SeriesSet:
         last, step = self.times[index][-1], self.steps[index]
         if isinstance(step, (int, np.integer)):
             return last + step * np.arange(1, horizon + 1)
-        return pd.date_range(start=last, periods=horizon + 1, freq=step)[1:].to_numpy()
+        future = pd.date_range(start=last, periods=horizon + 1, freq=step)[1:]
+        return future.to_numpy().astype("datetime64[ns]")
 
     def head(self, drop_last: int) -> SeriesSet:
         """Every series without its last ``drop_last`` values (a forecast origin)."""
@@ -214,6 +215,10 @@ def check_series(
         for name, rows in X.groupby(id_col, sort=False):
             rows = rows.sort_values(time_col, kind="stable")
             stamps = rows[time_col].to_numpy()
+            if np.issubdtype(stamps.dtype, np.datetime64):
+                # one resolution whatever pandas parsed (pandas 3 picks us or s): an export
+                # restores nanoseconds, and forecasts must compare equal across a round trip
+                stamps = stamps.astype("datetime64[ns]")
             if pd.Series(stamps).duplicated().any():
                 first = stamps[pd.Series(stamps).duplicated().to_numpy()][0]
                 raise ForecastDataError(
