@@ -8,7 +8,7 @@ import keras_tuner as kt  # the keras-tuner extra is part of the test extras
 import numpy as np
 import pytest
 
-from gru_search import GRUClassifier, build_model, load_space
+from gru_search import GRUClassifier, SpaceError, build_model, load_space
 from gru_search.data import resolve_patch_size
 from gru_search.integrations import keras_tuner as bridge
 from gru_search.model import GRUConfig
@@ -28,6 +28,7 @@ def make_sequences(n: int = 36, steps: int = 12):
     [
         n if n == "quick" else pytest.param(n, marks=pytest.mark.slow)
         for n in sorted(available_spaces())
+        if load_space(n).task == "sequences"
     ],
 )
 def test_random_search_over_every_shipped_space(name, tmp_path):
@@ -47,6 +48,11 @@ def test_random_search_over_every_shipped_space(name, tmp_path):
     space = load_space(name)
     assert params["cell"] in space.cells
     assert len(params["units"]) >= 1
+
+
+def test_a_forecasting_space_is_refused_by_name():
+    with pytest.raises(SpaceError, match="'forecasting' is a forecasting space"):
+        bridge.to_hypermodel("forecasting", "regression", (12, 1), 1)
 
 
 def test_the_tuner_builds_the_same_model_as_gru_search():

@@ -24,6 +24,7 @@ from sklearn.base import clone
 
 from gru_search.data import check_sequences, resolve_patch_size
 from gru_search.estimators import GRUClassifier
+from gru_search.exceptions import SpaceError
 from gru_search.model import GRUConfig, Task, build_model
 from gru_search.preprocessing import SequencePreprocessor
 from gru_search.spaces import Param, SearchSpace, load_space
@@ -104,9 +105,21 @@ def _active_values(hp: Any, space: SearchSpace) -> dict[str, Any]:
     return active
 
 
+def _sequence_space(space: SearchSpace | str) -> SearchSpace:
+    """The space, refused by name when it is a forecasting space (KerasTuner's models here
+    are GRUClassifier/GRURegressor models)."""
+    loaded = load_space(space)
+    if loaded.task != "sequences":
+        raise SpaceError(
+            f"space {loaded.name!r} is a {loaded.task} space ({loaded.source}); the KerasTuner "
+            "bridge searches spaces for labelled sequences"
+        )
+    return loaded
+
+
 def params_from_hyperparameters(hp: Any, space: SearchSpace | str) -> dict[str, Any]:
     """Estimator parameters of a KerasTuner ``HyperParameters`` object for ``space``."""
-    space = load_space(space)
+    space = _sequence_space(space)
     active = _active_values(hp, space)
     if "n_layers" not in active:
         raise ValueError(
@@ -155,7 +168,7 @@ def to_hypermodel(
         and uses the space's ``batch_size`` when it has one.
     """
     keras_tuner = _keras_tuner()
-    space = load_space(space)
+    space = _sequence_space(space)
     steps, features = input_shape
 
     class GRUSpaceHyperModel(keras_tuner.HyperModel):
