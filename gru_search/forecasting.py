@@ -379,6 +379,8 @@ class ForecastWindows:
 
 
 FORECAST_LOSSES = ("mse", "mae")
+#: Training steps every epoch takes at least (batches shrink on small data to allow it).
+MIN_STEPS_PER_EPOCH = 8
 
 
 def _averaged(members: Sequence[Any], input_shape: tuple[int, int]) -> Any:
@@ -478,6 +480,10 @@ class GRUForecaster(BaseEstimator):
         Input dropout of the recurrent layers.
     learning_rate : float, default=3e-3
     batch_size : int, default=32
+        Windows per training step, at most. With fewer than ``8 * batch_size`` windows,
+        batches shrink so that every epoch still takes 8 steps: one series of 84 windows
+        at batch 256 would otherwise learn from one step per epoch (on the airline series
+        that doubled the MASE, benchmarks/RESULTS.md).
     epochs : int, default=50
     loss : {"mse", "mae"}, default="mae"
         Loss of the point forecast (on scaled values): squared error (the mean) or
@@ -617,6 +623,9 @@ class GRUForecaster(BaseEstimator):
             )
         return tuple(sorted(levels))
 
+    def _batch_size(self, n_windows: int) -> int:
+        return max(1, min(self.batch_size, -(-n_windows // MIN_STEPS_PER_EPOCH)))
+
     def _check_lengths(self, series: SeriesSet, needed: int, what: str) -> None:
         for name, values in zip(series.ids, series.values, strict=True):
             if len(values) < needed:
@@ -687,7 +696,7 @@ class GRUForecaster(BaseEstimator):
                         inputs,
                         targets,
                         np.ones(len(targets), dtype=np.float32),
-                        batch_size=min(self.batch_size, len(targets)),
+                        batch_size=self._batch_size(len(targets)),
                         seed=seed,
                     ),
                     epochs=self.epochs,

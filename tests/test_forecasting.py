@@ -260,3 +260,20 @@ def test_padding_lets_series_shorter_than_a_window_train_and_forecast():
     too_few = short.groupby("unique_id").head(HORIZON)
     with pytest.raises(ForecastDataError, match=r"series 's0' has 6 values; horizon 6 and one"):
         small_forecaster(**padded).fit(too_few)
+
+
+def test_small_data_still_gets_several_steps_per_epoch():
+    import keras
+
+    class CountBatches(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
+
+    counter = CountBatches()
+    one_series = seasonal_table(n_series=1, length=60)  # 60 - 30 + 1 = 31 windows
+    small_forecaster(epochs=1, batch_size=256).fit(one_series, callbacks=[counter])
+    assert counter.batches == 8  # batches of 4, not one batch of 31
