@@ -17,6 +17,11 @@ class DataError(GRUSearchError):
     """Data that cannot be loaded or used; the message says what was expected."""
 
 
+class ForecastDataError(GRUSearchError):
+    """Series that cannot be forecast as given (gaps, duplicates, NaN, too short, missing
+    covariates...); the message names the series."""
+
+
 class SpaceError(GRUSearchError):
     """A search-space file that does not validate; the message names file, key and rule."""
 
@@ -49,6 +54,7 @@ __all__ = [
     "CommandError",
     "DataError",
     "ExportError",
+    "ForecastDataError",
     "GRUSearchError",
     "SearchFailedError",
     "SpaceError",

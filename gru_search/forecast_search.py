@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from gru_search.exceptions import SearchFailedError, SpaceError
 from gru_search.finalists import FinalistScore, pick, record, selected_trial
+from gru_search.forecast_covariates import CovariateColumns
 from gru_search.forecast_validation import (
     ForecastWindow,
     forecast_error,
@@ -121,9 +122,12 @@ class WindowScorer(PruningCallback):
 
 
 def window_forecasts(forecaster: GRUForecaster, window: ForecastWindow) -> list[np.ndarray]:
-    """A forecaster's point forecasts past ``window.history``, one array per series."""
+    """A forecaster's point forecasts past ``window.history``, one array per series (the
+    future covariates, if it reads any, are the window's held-out rows)."""
     horizon = forecaster.windows_.horizon
-    return forecasts_by_series(forecaster.predict(window.history), len(window.history), horizon)
+    future = window.future_covariates(tuple(forecaster.future_exog or ()))
+    forecast = forecaster.predict(window.history, X_future=future)
+    return forecasts_by_series(forecast, len(window.history), horizon)
 
 
 def window_error(forecaster: GRUForecaster, window: ForecastWindow, metric: str) -> float:
@@ -176,6 +180,9 @@ class GRUForecastSearch(BaseEstimator):
         Season for MASE, as :class:`GRUForecaster`'s.
     id_col, time_col, target_col : str
         Column names of a long table.
+    past_exog, future_exog, static_exog : list of str, optional
+        Covariate columns, as :class:`GRUForecaster`'s (every trial reads them; the
+        validation windows' future covariates are their held-out rows).
     storage : str or optuna storage, optional
         Where the study lives (an SQLite or PostgreSQL URL); None keeps it in memory.
     study_name : str, optional
@@ -227,6 +234,9 @@ class GRUForecastSearch(BaseEstimator):
         id_col: str = "unique_id",
         time_col: str = "ds",
         target_col: str = "y",
+        past_exog: Sequence[str] | None = None,
+        future_exog: Sequence[str] | None = None,
+        static_exog: Sequence[str] | None = None,
         storage: Any = None,
         study_name: str | None = None,
         sampler: Any = "tpe",
@@ -248,6 +258,9 @@ class GRUForecastSearch(BaseEstimator):
         self.id_col = id_col
         self.time_col = time_col
         self.target_col = target_col
+        self.past_exog = past_exog
+        self.future_exog = future_exog
+        self.static_exog = static_exog
         self.storage = storage
         self.study_name = study_name
         self.sampler = sampler
@@ -278,6 +291,14 @@ class GRUForecastSearch(BaseEstimator):
             "time_col": self.time_col,
             "target_col": self.target_col,
         }
+        covariates = CovariateColumns.of(self.past_exog, self.future_exog, self.static_exog)
+        for kind, names in (
+            ("past_exog", covariates.past),
+            ("future_exog", covariates.future),
+            ("static_exog", covariates.static),
+        ):
+            if names:
+                base[kind] = list(names)
         validate_parameter_constraints(
             {
                 k: forecaster_constraints()[k]
@@ -287,7 +308,11 @@ class GRUForecastSearch(BaseEstimator):
             caller_name="GRUForecastSearch",
         )
         series = check_series(
-            X, id_col=self.id_col, time_col=self.time_col, target_col=self.target_col
+            X,
+            id_col=self.id_col,
+            time_col=self.time_col,
+            target_col=self.target_col,
+            covariates=covariates,
         )
         n_windows = self.n_windows or space.training.windows
         windows = rolling_origin(
@@ -516,10 +541,10 @@ class GRUForecastSearch(BaseEstimator):
             self.best_estimator_ = self.refit_forecaster(setup, chosen)
         return self
 
-    def predict(self, X: Any = None) -> pd.DataFrame:
+    def predict(self, X: Any = None, X_future: Any = None) -> pd.DataFrame:
         """The refit forecaster's forecasts (see :meth:`GRUForecaster.predict`)."""
         check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict(X)
+        return self.best_estimator_.predict(X, X_future)
 
     def leaderboard(self) -> pd.DataFrame:
         """The trials, the refit trial first (as :func:`~gru_search.leaderboard.leaderboard`)."""

@@ -29,12 +29,22 @@ FORECAST_METRICS = ("mase", "smape")
 class ForecastWindow:
     """One origin: the series up to it (``history``) and the values after it (``actuals``).
 
-    ``held_out`` is how many values of every series lie after the origin.
+    ``held_out`` is how many values of every series lie after the origin; ``series``
+    the whole series (whose held-out rows give future covariates).
     """
 
     held_out: int
     history: SeriesSet
     actuals: tuple[np.ndarray, ...]
+    series: SeriesSet | None = None
+
+    def future_covariates(self, columns: Sequence[str]) -> tuple[np.ndarray, ...] | None:
+        """The named covariates over the window's horizon, one array per series (None
+        without columns)."""
+        if not columns or self.series is None:
+            return None
+        horizon = len(self.actuals[0])
+        return self.series.future_covariates(self.held_out, horizon, columns)
 
 
 def rolling_origin(
@@ -83,7 +93,7 @@ def rolling_origin(
     for index in reversed(range(n_windows)):
         held_out = horizon + step * index
         windows.append(
-            ForecastWindow(held_out, series.head(held_out), series.tails(held_out, horizon))
+            ForecastWindow(held_out, series.head(held_out), series.tails(held_out, horizon), series)
         )
     return windows
 

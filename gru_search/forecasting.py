@@ -7,11 +7,11 @@ the layout of Nixtla's libraries), or a list of 1-D arrays (one per series, time
 history), and one GRU learns to map a window's past to its whole future at once (direct
 multi-step). ``predict`` returns the next ``horizon`` values after each series' last time
 stamp, in the series' own units; with ``quantiles``, prediction quantiles as well
-(pinball loss).
+(pinball loss). Past, future and static covariates (:mod:`gru_search.forecast_covariates`)
+are read beside the target when named.
 
 Rolling-origin validation lives in :mod:`gru_search.forecast_validation`, the search in
-:mod:`gru_search.forecast_search`. Not here yet (issue 14): exogenous and static columns
-and a recursive strategy.
+:mod:`gru_search.forecast_search`. Not here yet (issue 14): a recursive strategy.
 """
 
 from __future__ import annotations
@@ -31,8 +31,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from gru_search.cells import VARIANTS
-from gru_search.exceptions import GRUSearchError
+from gru_search.exceptions import ForecastDataError
 from gru_search.feeding import fit_arguments
+from gru_search.forecast_covariates import (
+    CovariateColumns,
+    CovariateScaler,
+    dynamic_values,
+    future_rows,
+    missing_columns,
+    static_values,
+)
 from gru_search.model import GRUConfig, build_model
 from gru_search.preprocessing import checked_count, checked_numbers
 from gru_search.seeding import MAX_SEED, seeded
@@ -40,25 +48,47 @@ from gru_search.seeding import MAX_SEED, seeded
 SERIES_SCALINGS = ("window", "standard", "robust", "none")
 
 
-class ForecastDataError(GRUSearchError):
-    """Series that cannot be forecast as given (gaps, duplicates, NaN, too short...)."""
-
-
 @dataclass(frozen=True)
 class SeriesSet:
     """Validated series: ids, values and time stamps, in the order of first appearance.
 
     ``steps[i]`` is series ``i``'s time step: an integer for integer time stamps, a
-    pandas offset for dates.
+    pandas offset for dates. ``covariates[i]`` holds series ``i``'s dynamic covariates
+    (``(len(values[i]), len(covariate_names))``, past columns then future ones) and
+    ``statics`` the static ones (``(n_series, len(static_names))``), when named.
     """
 
     ids: tuple[Any, ...]
     values: tuple[np.ndarray, ...]
     times: tuple[np.ndarray, ...]
     steps: tuple[Any, ...]
+    covariates: tuple[np.ndarray, ...] = ()
+    covariate_names: tuple[str, ...] = ()
+    statics: np.ndarray | None = None
+    static_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def dynamic(self) -> list[np.ndarray]:
+        """Each series' dynamic covariates (zero columns when there are none)."""
+        if self.covariates:
+            return list(self.covariates)
+        return [np.zeros((len(v), 0)) for v in self.values]
+
+    def static_matrix(self) -> np.ndarray:
+        """The static covariates, ``(n_series, n_static)`` (zero columns when none)."""
+        return self.statics if self.statics is not None else np.zeros((len(self), 0))
+
+    def future_covariates(
+        self, drop_last: int, horizon: int, columns: Sequence[str]
+    ) -> tuple[np.ndarray, ...]:
+        """The named covariates' ``horizon`` rows after :meth:`head` ``(drop_last)`` ends."""
+        picked = [self.covariate_names.index(c) for c in columns]
+        return tuple(
+            rows[len(rows) - drop_last : len(rows) - drop_last + horizon][:, picked]
+            for rows in self.dynamic()
+        )
 
     def future_times(self, index: int, horizon: int) -> np.ndarray:
         """The ``horizon`` time stamps after series ``index``'s last one."""
@@ -77,6 +107,10 @@ class SeriesSet:
             tuple(v[:-drop_last] for v in self.values),
             tuple(t[:-drop_last] for t in self.times),
             self.steps,
+            tuple(c[:-drop_last] for c in self.covariates),
+            self.covariate_names,
+            self.statics,
+            self.static_names,
         )
 
     def tails(self, drop_last: int, horizon: int) -> tuple[np.ndarray, ...]:
@@ -102,6 +136,10 @@ class SeriesSet:
             ],
             "dated": dated,
             "steps": [int(s) if not dated else s.freqstr for s in self.steps],
+            "covariate_names": list(self.covariate_names),
+            "covariates": [c[-keep_last:].tolist() for c in self.covariates],
+            "static_names": list(self.static_names),
+            "statics": self.statics.tolist() if self.statics is not None else None,
         }
 
     @classmethod
@@ -130,7 +168,34 @@ class SeriesSet:
                 raise ValueError("integer steps must be positive")
         if any(len(t) != len(a) for t, a in zip(stamps, arrays, strict=True)):
             raise ValueError("every series needs one time stamp per value")
-        return cls(tuple(ids), tuple(arrays), tuple(stamps), tuple(offsets))
+        # exports written before covariates existed have none of these keys
+        names = tuple(str(n) for n in state.get("covariate_names", []))
+        covariates = tuple(
+            np.asarray(c, dtype=np.float64).reshape(len(a), len(names))
+            for c, a in zip(state.get("covariates", []), arrays, strict=False)
+        )
+        if names and len(covariates) != len(arrays):
+            raise ValueError("every series needs its covariates")
+        static_names = tuple(str(n) for n in state.get("static_names", []))
+        statics = None
+        if static_names:
+            statics = np.asarray(state["statics"], dtype=np.float64)
+            if statics.shape != (len(arrays), len(static_names)):
+                raise ValueError("every series needs one value per static covariate")
+        if any(not np.all(np.isfinite(c)) for c in covariates) or (
+            statics is not None and not np.all(np.isfinite(statics))
+        ):
+            raise ValueError("covariates must be finite numbers")
+        return cls(
+            tuple(ids),
+            tuple(arrays),
+            tuple(stamps),
+            tuple(offsets),
+            covariates,
+            names,
+            statics,
+            static_names,
+        )
 
 
 #: Season lengths of pandas frequencies (by the start of their rule code), as the
@@ -185,19 +250,34 @@ def _series_step(times: np.ndarray, name: Any) -> Any:
 
 
 def check_series(
-    X: Any, *, id_col: str = "unique_id", time_col: str = "ds", target_col: str = "y"
+    X: Any,
+    *,
+    id_col: str = "unique_id",
+    time_col: str = "ds",
+    target_col: str = "y",
+    covariates: CovariateColumns | None = None,
 ) -> SeriesSet:
     """Validate a long table or a list of 1-D arrays into a :class:`SeriesSet`.
 
-    A :class:`SeriesSet` (already validated) is returned as it is.
+    A :class:`SeriesSet` (already validated) is returned as it is. ``covariates`` names
+    the table's covariate columns (numbers; static ones constant per series).
 
     Raises
     ------
     ForecastDataError
-        Missing columns, NaN targets or ids, duplicate time stamps, gaps; the message
-        names the series.
+        Missing columns, NaN targets, covariates or ids, duplicate time stamps, gaps; the
+        message names the series.
     """
+    covariates = covariates or CovariateColumns()
     if isinstance(X, SeriesSet):
+        if covariates and (
+            X.covariate_names != covariates.dynamic or X.static_names != covariates.static
+        ):
+            raise ForecastDataError(
+                f"these series carry covariates {list(X.covariate_names)} and static "
+                f"{list(X.static_names)}; expected {list(covariates.dynamic)} and "
+                f"{list(covariates.static)}"
+            )
         return X
     if isinstance(X, pd.DataFrame):
         missing = [c for c in (id_col, time_col, target_col) if c not in X.columns]
@@ -207,11 +287,12 @@ def check_series(
                 f"{time_col!r} and {target_col!r} (one row per series and time stamp), "
                 f"got {list(X.columns)}"
             )
+        missing_columns(X, covariates)
         if X[id_col].isna().any():
             raise ForecastDataError(f"column {id_col!r} has missing series ids")
         if X.empty:
             raise ForecastDataError("the table has no rows")
-        ids, values, times, steps = [], [], [], []
+        ids, values, times, steps, dynamic, statics = [], [], [], [], [], []
         for name, rows in X.groupby(id_col, sort=False):
             rows = rows.sort_values(time_col, kind="stable")
             stamps = rows[time_col].to_numpy()
@@ -236,7 +317,24 @@ def check_series(
             values.append(target)
             times.append(stamps)
             steps.append(_series_step(stamps, name))
-        return SeriesSet(tuple(ids), tuple(values), tuple(times), tuple(steps))
+            if covariates.dynamic:
+                dynamic.append(dynamic_values(rows, covariates.dynamic, name, time_col))
+            statics.append(static_values(rows, covariates.static, name, time_col))
+        return SeriesSet(
+            tuple(ids),
+            tuple(values),
+            tuple(times),
+            tuple(steps),
+            tuple(dynamic),
+            covariates.dynamic,
+            np.asarray(statics).reshape(len(ids), -1) if covariates.static else None,
+            covariates.static,
+        )
+    if covariates:
+        raise ForecastDataError(
+            "covariates (past_exog, future_exog, static_exog) are columns of a long "
+            f"DataFrame; got {type(X).__name__}"
+        )
     if isinstance(X, (list, tuple)) and X and all(np.ndim(s) == 1 for s in X):
         values = []
         for index, series in enumerate(X):
@@ -308,16 +406,33 @@ class ForecastWindows:
     lets one model read trending series at any level; forecasts are scaled back with them.
     With ``pad_short``, a series shorter than a window is padded on the left with its first
     value (after scaling), so that it still gives one training window or a forecast.
+
+    Without covariates the model reads ``(input_size, 1)``: the scaled past. With them it
+    reads ``input_size + horizon`` steps of ``2 + n_past + n_future + n_static`` channels:
+    the scaled target (0 over the horizon), the past covariates (0 over the horizon), the
+    future covariates (known over the horizon too), the static covariates at every step,
+    and a flag that is 1 over the horizon, so that the GRU reads each step's future
+    covariates before the dense head forecasts all ``horizon`` values at once.
     """
 
     input_size: int
     horizon: int
     scale_windows: bool = False
     pad_short: bool = False
+    n_past: int = 0
+    n_future: int = 0
+    n_static: int = 0
+
+    @property
+    def has_covariates(self) -> bool:
+        return bool(self.n_past or self.n_future or self.n_static)
 
     @property
     def model_input_shape(self) -> tuple[int, int]:
-        return (self.input_size, 1)
+        if not self.has_covariates:
+            return (self.input_size, 1)
+        channels = 2 + self.n_past + self.n_future + self.n_static
+        return (self.input_size + self.horizon, channels)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -325,6 +440,9 @@ class ForecastWindows:
             "horizon": self.horizon,
             "scale_windows": self.scale_windows,
             "pad_short": self.pad_short,
+            "n_past": self.n_past,
+            "n_future": self.n_future,
+            "n_static": self.n_static,
         }
 
     @classmethod
@@ -338,12 +456,39 @@ class ForecastWindows:
             checked_count(state["horizon"], "horizon", 1),
             state["scale_windows"],
             state["pad_short"],
+            # exports written before covariates existed have none
+            *(checked_count(state.get(k, 0), k, 0) for k in ("n_past", "n_future", "n_static")),
         )
 
     def _padded(self, values: np.ndarray, length: int) -> np.ndarray:
+        """``values`` (1-D, or rows of covariates) padded on the left with the first one."""
         if not self.pad_short or len(values) >= length:
             return values
-        return np.concatenate([np.full(length - len(values), values[0]), values])
+        return np.concatenate([np.repeat(values[:1], length - len(values), axis=0), values])
+
+    def _with_covariates(
+        self, past: np.ndarray, dynamic: np.ndarray, statics: np.ndarray
+    ) -> np.ndarray:
+        """The model's input from scaled past targets ``(n, input_size)``, covariates over
+        the whole span ``(n, input_size + horizon, n_past + n_future)`` and statics
+        ``(n, n_static)``."""
+        n, span = len(past), self.input_size + self.horizon
+        target = np.zeros((n, span, 1))
+        target[:, : self.input_size, 0] = past
+        known_past = dynamic[:, :, : self.n_past].copy()
+        known_past[:, self.input_size :] = 0.0  # past covariates are unknown over the horizon
+        flag = np.zeros((n, span, 1))
+        flag[:, self.input_size :] = 1.0
+        return np.concatenate(
+            [
+                target,
+                known_past,
+                dynamic[:, :, self.n_past :],
+                np.repeat(statics[:, None, :], span, axis=1),
+                flag,
+            ],
+            axis=2,
+        ).astype(np.float32)
 
     def _window_stats(self, past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.scale_windows:
@@ -352,30 +497,59 @@ class ForecastWindows:
         scale = past.std(axis=1, keepdims=True)
         return centre, np.where(scale < 1e-8, 1.0, scale)
 
-    def training_rows(self, series: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """``(inputs (n, input_size, 1), targets (n, horizon))`` of every window."""
+    def training_rows(
+        self,
+        series: Sequence[np.ndarray],
+        dynamic: Sequence[np.ndarray] = (),
+        statics: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(inputs (n, *model_input_shape), targets (n, horizon))`` of every window;
+        ``dynamic`` and ``statics``: each series' scaled covariates, when there are any."""
         span = self.input_size + self.horizon
-        windows = np.concatenate(
-            [
-                np.lib.stride_tricks.sliding_window_view(self._padded(values, span), span)
-                for values in series
-            ]
-        )
+        slide = np.lib.stride_tricks.sliding_window_view
+        windows = np.concatenate([slide(self._padded(v, span), span) for v in series])
         past, future = windows[:, : self.input_size], windows[:, self.input_size :]
         centre, scale = self._window_stats(past)
+        past, future = (past - centre) / scale, (future - centre) / scale
+        if not self.has_covariates:
+            return past[..., None].astype(np.float32), future.astype(np.float32)
+        spans = [slide(self._padded(rows, span), span, axis=0) for rows in dynamic]
+        repeated = [
+            np.repeat(row[None], len(s), axis=0) for row, s in zip(statics, spans, strict=True)
+        ]
         return (
-            ((past - centre) / scale)[..., None].astype(np.float32),
-            ((future - centre) / scale).astype(np.float32),
+            self._with_covariates(
+                past, np.concatenate(spans).transpose(0, 2, 1), np.concatenate(repeated)
+            ),
+            future.astype(np.float32),
         )
 
     def last_inputs(
-        self, series: Sequence[np.ndarray]
+        self,
+        series: Sequence[np.ndarray],
+        dynamic: Sequence[np.ndarray] = (),
+        statics: np.ndarray | None = None,
+        future: Sequence[np.ndarray] = (),
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The input that forecasts past each series' end, ``(n_series, input_size, 1)``,
-        with the centre and scale that turn the model's outputs back (``(n_series, 1)``)."""
+        """The input that forecasts past each series' end (``(n_series,
+        *model_input_shape)``), with the centre and scale that turn the model's outputs back
+        (``(n_series, 1)``); ``future``: each series' scaled future covariates over the
+        horizon, ``(horizon, n_future)``."""
         past = np.stack([self._padded(s, self.input_size)[-self.input_size :] for s in series])
         centre, scale = self._window_stats(past)
-        return ((past - centre) / scale)[..., None].astype(np.float32), centre, scale
+        past = (past - centre) / scale
+        if not self.has_covariates:
+            return past[..., None].astype(np.float32), centre, scale
+        spans = [
+            np.concatenate(
+                [
+                    self._padded(rows, self.input_size)[-self.input_size :],
+                    np.concatenate([np.zeros((self.horizon, self.n_past)), ahead], axis=1),
+                ]
+            )
+            for rows, ahead in zip(dynamic, future, strict=True)
+        ]
+        return self._with_covariates(past, np.stack(spans), statics), centre, scale
 
 
 FORECAST_LOSSES = ("mse", "mae")
@@ -429,8 +603,8 @@ class ForecastLoss(keras.losses.Loss):
 
 
 #: GRUForecaster parameters a search space may not search or fix: the horizon and the
-#: column names describe the task and data, ``units`` comes from the space's ``layers``,
-#: the season belongs to the data, the seed and verbosity to the search.
+#: column names (covariates too) describe the task and data, ``units`` comes from the
+#: space's ``layers``, the season belongs to the data, the seed and verbosity to the search.
 FORECASTER_NOT_SEARCHABLE = (
     "horizon",
     "units",
@@ -438,6 +612,9 @@ FORECASTER_NOT_SEARCHABLE = (
     "id_col",
     "time_col",
     "target_col",
+    "past_exog",
+    "future_exog",
+    "static_exog",
     "random_state",
     "verbose",
 )
@@ -498,6 +675,16 @@ class GRUForecaster(BaseEstimator):
         quarterly, 1 yearly or for integer time stamps, ...).
     id_col, time_col, target_col : str, default="unique_id", "ds", "y"
         Column names of a long table.
+    past_exog : list of str, optional
+        Covariate columns known up to each series' end only (read over the window).
+    future_exog : list of str, optional
+        Covariate columns known in advance (calendar, planned prices): read over the
+        window and the horizon; :meth:`predict` then needs their future values
+        (``X_future``).
+    static_exog : list of str, optional
+        Columns with one value per series (constant over its rows), read at every step.
+        Covariates are numbers, standardised per column over all training series; see
+        :mod:`gru_search.forecast_covariates`.
     short_series : {"error", "pad"}, default="error"
         A series shorter than ``input_size + horizon`` (at fit) or ``input_size`` (at
         predict): ``"error"`` refuses it, naming it; ``"pad"`` pads it on the left with its
@@ -528,6 +715,8 @@ class GRUForecaster(BaseEstimator):
     n_series_ : int
     season_length_ : int
         ``season_length`` as resolved.
+    covariate_scaler_ : CovariateScaler
+        The covariate columns' training means and standard deviations.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -547,6 +736,9 @@ class GRUForecaster(BaseEstimator):
         "id_col": [str],
         "time_col": [str],
         "target_col": [str],
+        "past_exog": [list, tuple, None],
+        "future_exog": [list, tuple, None],
+        "static_exog": [list, tuple, None],
         "short_series": [StrOptions({"error", "pad"})],
         "n_models": [Interval(Integral, 1, None, closed="left")],
         "jit_compile": ["boolean", StrOptions({"auto"})],
@@ -573,6 +765,9 @@ class GRUForecaster(BaseEstimator):
         id_col: str = "unique_id",
         time_col: str = "ds",
         target_col: str = "y",
+        past_exog: Sequence[str] | None = None,
+        future_exog: Sequence[str] | None = None,
+        static_exog: Sequence[str] | None = None,
         short_series: str = "error",
         n_models: int = 1,
         jit_compile: bool | str = "auto",
@@ -595,16 +790,58 @@ class GRUForecaster(BaseEstimator):
         self.id_col = id_col
         self.time_col = time_col
         self.target_col = target_col
+        self.past_exog = past_exog
+        self.future_exog = future_exog
+        self.static_exog = static_exog
         self.short_series = short_series
         self.n_models = n_models
         self.jit_compile = jit_compile
         self.random_state = random_state
         self.verbose = verbose
 
+    def _covariates(self) -> CovariateColumns:
+        return CovariateColumns.of(self.past_exog, self.future_exog, self.static_exog)
+
     def _series(self, X: Any) -> SeriesSet:
         return check_series(
-            X, id_col=self.id_col, time_col=self.time_col, target_col=self.target_col
+            X,
+            id_col=self.id_col,
+            time_col=self.time_col,
+            target_col=self.target_col,
+            covariates=self._covariates(),
         )
+
+    def _future_covariates(self, X_future: Any, series: SeriesSet) -> list[np.ndarray]:
+        """Each series' scaled future covariates over the horizon, ``(horizon, n_future)``."""
+        columns, horizon = self._covariates(), self.windows_.horizon
+        if not columns.future:
+            return [np.zeros((horizon, 0))] * len(series)
+        if X_future is None:
+            raise ForecastDataError(
+                f"this forecaster reads future covariates {list(columns.future)}: pass "
+                f"X_future, a table of {self.id_col!r}, {self.time_col!r} and those columns "
+                f"at the {horizon} time stamps after each series' end"
+            )
+        if isinstance(X_future, pd.DataFrame):
+            rows = future_rows(
+                X_future,
+                columns.future,
+                series.ids,
+                [series.future_times(i, horizon) for i in range(len(series))],
+                id_col=self.id_col,
+                time_col=self.time_col,
+            )
+        else:
+            rows = tuple(np.asarray(r, dtype=np.float64) for r in X_future)
+            if len(rows) != len(series) or any(
+                r.shape != (horizon, len(columns.future)) for r in rows
+            ):
+                raise ForecastDataError(
+                    f"X_future as arrays needs one ({horizon}, {len(columns.future)}) array "
+                    f"per series ({len(series)})"
+                )
+        scaler, first = self.covariate_scaler_, len(columns.past)
+        return [(r - scaler.centre[first:]) / scaler.scale[first:] for r in rows]
 
     def _resolve_input_size(self, series: SeriesSet) -> int:
         shortest = min(len(v) for v in series.values)
@@ -661,14 +898,28 @@ class GRUForecaster(BaseEstimator):
             if pad
             else f"input_size {input_size} + horizon {self.horizon}",
         )
-        windows = ForecastWindows(input_size, self.horizon, self.scaling == "window", pad)
+        columns = self._covariates()
+        windows = ForecastWindows(
+            input_size,
+            self.horizon,
+            self.scaling == "window",
+            pad,
+            len(columns.past),
+            len(columns.future),
+            len(columns.static),
+        )
         scaler = SeriesScaler.fit(series.values, self.scaling)
-        inputs, targets = windows.training_rows(scaler.transform(series.values))
+        covariate_scaler = CovariateScaler.fit(series.dynamic(), series.static_matrix())
+        inputs, targets = windows.training_rows(
+            scaler.transform(series.values),
+            *covariate_scaler.transform(series.dynamic(), series.static_matrix()),
+        )
         rng = check_random_state(self.random_state)
         seeds = [int(rng.randint(MAX_SEED)) for _ in range(self.n_models)]
         self.windows_ = windows
         self.quantiles_ = levels
         self.scaler_ = scaler
+        self.covariate_scaler_ = covariate_scaler
         self.series_ = series
         self.n_series_ = len(series)
         self.season_length_ = self._resolve_season_length(series)
@@ -712,14 +963,17 @@ class GRUForecaster(BaseEstimator):
         }
         return self
 
-    def predict(self, X: Any = None) -> pd.DataFrame:
+    def predict(self, X: Any = None, X_future: Any = None) -> pd.DataFrame:
         """The next ``horizon`` values after each series' end.
 
         Parameters
         ----------
         X : DataFrame or list of 1-D arrays, optional
             Histories to forecast from (each at least ``input_size`` values, scaled by its
-            own statistics). None: the training series.
+            own statistics; with the covariate columns). None: the training series.
+        X_future : DataFrame, optional
+            With ``future_exog``, required: id, time and the future covariate columns at
+            the ``horizon`` time stamps after each series' end (other rows are ignored).
 
         Returns
         -------
@@ -737,7 +991,12 @@ class GRUForecaster(BaseEstimator):
                     series, self.windows_.input_size, f"input_size {self.windows_.input_size}"
                 )
             scaler = SeriesScaler.fit(series.values, self.scaling)
-        inputs, centre, scale = self.windows_.last_inputs(scaler.transform(series.values))
+        future = self._future_covariates(X_future, series)
+        inputs, centre, scale = self.windows_.last_inputs(
+            scaler.transform(series.values),
+            *self.covariate_scaler_.transform(series.dynamic(), series.static_matrix()),
+            future,
+        )
         # a direct call, not predict_on_batch: a search forecasts after every epoch of
         # every trial, and each new model would trace (and warn about) a predict function
         outputs = np.asarray(
@@ -773,6 +1032,7 @@ class GRUForecaster(BaseEstimator):
             "quantiles": list(self.quantiles_),
             "season_length": self.season_length_,
             "scaler": self.scaler_.to_dict(),
+            "covariate_scaler": self.covariate_scaler_.to_dict(),
             "series": self.series_.to_dict(self.windows_.input_size),
             "history": self.history_,
         }
@@ -800,6 +1060,14 @@ class GRUForecaster(BaseEstimator):
         self.quantiles_ = levels
         self.season_length_ = checked_count(state["season_length"], "season_length", 1)
         self.scaler_ = SeriesScaler.from_dict(state["scaler"], len(series))
+        n_dynamic = windows.n_past + windows.n_future
+        if len(series.covariate_names) != n_dynamic or len(series.static_names) != windows.n_static:
+            raise ValueError("the stored series' covariates do not match the model's")
+        self.covariate_scaler_ = CovariateScaler.from_dict(
+            state.get("covariate_scaler", CovariateScaler.fit([], np.zeros((0, 0))).to_dict()),
+            n_dynamic,
+            windows.n_static,
+        )
         self.series_ = series
         self.n_series_ = len(series)
         self.history_ = {
