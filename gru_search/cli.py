@@ -315,6 +315,10 @@ def _forecasting_options(args: argparse.Namespace) -> dict[str, Any]:
         "--step-size": args.step_size,
         "--models": args.models,
         "--season-length": None if args.season_length == "auto" else args.season_length,
+        "--past-exog": args.past_exog,
+        "--future-exog": args.future_exog,
+        "--static-exog": args.static_exog,
+        "--future": args.future,
     }
 
 
@@ -500,6 +504,8 @@ def _predict(args: argparse.Namespace) -> int:
         from gru_search.cli_forecasting import predict_forecasts
 
         return predict_forecasts(args, model, output)
+    if args.future is not None:
+        raise CommandError(f"--future belongs to forecasters; {args.model} holds a sequence model")
     if args.data is None:
         raise CommandError(
             f"--data is required: the sequences for {type(model).__name__} to predict"
@@ -697,6 +703,23 @@ def _add_data_arguments(
     table.add_argument("--split", default=None, help="column holding train/test per series")
 
 
+def _add_future_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--future",
+        default=None,
+        metavar="FILE",
+        help="forecasters with future covariates: a CSV/Parquet table of id, time and the "
+        "--future-exog columns at the next --horizon time stamps of every series",
+    )
+
+
+def _column_list(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {value!r}")
+    return names
+
+
 def _add_heartbeat_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat",
@@ -862,6 +885,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="season of MASE's naive forecast (default: from the time stamps, e.g. 12 for monthly)",
     )
+    for kind, meaning in (
+        ("past", "known up to each series' end only"),
+        ("future", "known over the horizon too (needs --future)"),
+        ("static", "one value per series"),
+    ):
+        forecasting.add_argument(
+            f"--{kind}-exog",
+            type=_column_list,
+            default=None,
+            metavar="COLUMNS",
+            help=f"comma-separated covariate columns of --data, {meaning}",
+        )
+    _add_future_argument(forecasting)
     run.set_defaults(handler=_run)
 
     worker = commands.add_parser(
@@ -922,6 +958,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", default="predictions.csv", help="CSV to write")
     predict.add_argument("--force", action="store_true", help="replace an existing --output")
     _add_data_arguments(predict, None, required=False)
+    _add_future_argument(predict)
     predict.set_defaults(handler=_predict)
 
     dashboard = commands.add_parser(

@@ -70,7 +70,8 @@ def check_run_arguments(args: argparse.Namespace) -> None:
 def run_forecasting(args: argparse.Namespace) -> int:
     """``gru-search run --task forecasting``: search, export, forecast, report."""
     from gru_search import GRUForecastSearch, load_space, save
-    from gru_search.forecast_data import load_series
+    from gru_search.forecast_covariates import CovariateColumns, future_rows
+    from gru_search.forecast_data import load_future, load_series
     from gru_search.forecasting import check_series
     from gru_search.report import plot_forecasts, write_report
     from gru_search.storage import release_connections
@@ -84,9 +85,38 @@ def run_forecasting(args: argparse.Namespace) -> int:
             "needs one with `task: forecasting` (e.g. --space forecasting)"
         )
     id_col, time_col, target_col = columns(args, FORECAST_COLUMNS)
+    covariates = covariate_columns(args)
+    if covariates["future"] and args.future is None:
+        raise CommandError(
+            f"--future-exog {','.join(covariates['future'])} needs --future FILE: their "
+            f"values at the next {args.horizon} time stamps of every series, to forecast "
+            "past the data's end"
+        )
+    if args.future is not None and not covariates["future"]:
+        raise CommandError("--future holds future covariates: name them with --future-exog")
     source = args.data or DEFAULT_FORECAST_DATA
     frame, name = load_series(source, id_col=id_col, time_col=time_col, target_col=target_col)
-    series = check_series(frame, id_col=id_col, time_col=time_col, target_col=target_col)
+    series = check_series(
+        frame,
+        id_col=id_col,
+        time_col=time_col,
+        target_col=target_col,
+        covariates=CovariateColumns.of(**covariates),
+    )
+    future = None
+    if covariates["future"]:
+        future = load_future(
+            args.future, id_col=id_col, time_col=time_col, columns=covariates["future"]
+        )
+        # a future table that misses a series fails now, not after the search
+        future_rows(
+            future,
+            covariates["future"],
+            series.ids,
+            [series.future_times(i, args.horizon) for i in range(len(series))],
+            id_col=id_col,
+            time_col=time_col,
+        )
     print(describe_series(name, series), flush=True)
     horizon = args.horizon
     study_name = args.study_name or f"{name}-{space.name}-h{horizon}"
@@ -104,6 +134,9 @@ def run_forecasting(args: argparse.Namespace) -> int:
         id_col=id_col,
         time_col=time_col,
         target_col=target_col,
+        past_exog=covariates["past"],
+        future_exog=covariates["future"],
+        static_exog=covariates["static"],
         storage=storage,
         study_name=study_name,
         refit_models=args.models,
@@ -119,6 +152,7 @@ def run_forecasting(args: argparse.Namespace) -> int:
             "id_col": id_col,
             "time_col": time_col,
             "target_col": target_col,
+            **{f"{kind}_exog": names for kind, names in covariates.items() if names},
         },
         "forecast": {
             "horizon": horizon,
@@ -137,7 +171,7 @@ def run_forecasting(args: argparse.Namespace) -> int:
         study_name, search.best_trial_.number, search.best_score_, search.metric_, space.name
     )
     model_dir = save(search.best_estimator_, out / "model", origin=origin, overwrite=True)
-    forecast = search.predict()
+    forecast = search.predict(X_future=future)
     forecast.to_csv(out / "forecast.csv", index=False)
     written = ["forecast.csv"]
     if search.validation_forecast_ is not None:
@@ -197,10 +231,16 @@ def describe_series(name: str, series: Any) -> str:
     )
 
 
+def covariate_columns(args: argparse.Namespace) -> dict[str, list[str] | None]:
+    """``--past-exog``, ``--future-exog`` and ``--static-exog``, by kind."""
+    return {"past": args.past_exog, "future": args.future_exog, "static": args.static_exog}
+
+
 def predict_forecasts(args: argparse.Namespace, model: Any, output: Path) -> int:
     """``gru-search predict`` with an exported forecaster: the next ``horizon`` steps of
-    the series stored in the export, or of the histories in ``--data``."""
-    from gru_search.forecast_data import load_series
+    the series stored in the export, or of the histories in ``--data`` (with ``--future``
+    covariates when the forecaster reads them)."""
+    from gru_search.forecast_data import load_future, load_series
 
     if args.split is not None:
         raise CommandError("--split has no meaning for a forecaster")
@@ -212,7 +252,23 @@ def predict_forecasts(args: argparse.Namespace, model: Any, output: Path) -> int
             args.data, id_col=id_col, time_col=time_col, target_col=target_col
         )
         what = f"{frame[id_col].nunique()} series of {name}"
-    forecast = model.predict(frame)
+    future = None
+    if args.future is not None:
+        if not model.future_exog:
+            raise CommandError(f"--future: {args.model} reads no future covariates")
+        future = load_future(
+            args.future, id_col=id_col, time_col=time_col, columns=model.future_exog
+        )
+    elif model.future_exog:
+        raise CommandError(
+            f"{args.model} reads future covariates {list(model.future_exog)}: pass --future "
+            f"FILE with them at the next {model.horizon} time stamps of every series"
+        )
+    if frame is not None and (id_col, time_col) != (model.id_col, model.time_col):
+        frame = frame.rename(columns={id_col: model.id_col, time_col: model.time_col})
+    if future is not None and (id_col, time_col) != (model.id_col, model.time_col):
+        future = future.rename(columns={id_col: model.id_col, time_col: model.time_col})
+    forecast = model.predict(frame, future)
     if (id_col, time_col) != (model.id_col, model.time_col):
         forecast = forecast.rename(columns={model.id_col: id_col, model.time_col: time_col})
     forecast.to_csv(output, index=False)
@@ -258,6 +314,9 @@ def export_forecaster(
         id_col=id_col,
         time_col=time_col,
         target_col=target_col,
+        past_exog=recorded.get("past_exog"),
+        future_exog=recorded.get("future_exog"),
+        static_exog=recorded.get("static_exog"),
         random_state=seed,
         **params,
     )
@@ -274,6 +333,7 @@ __all__ = [
     "FORECAST_COLUMNS",
     "check_run_arguments",
     "columns",
+    "covariate_columns",
     "describe_series",
     "export_forecaster",
     "predict_forecasts",

@@ -45,7 +45,7 @@ class CovariateColumns:
         every = columns.dynamic + columns.static
         repeated = sorted({name for name in every if every.count(name) > 1})
         if repeated:
-            raise ValueError(
+            raise ForecastDataError(
                 f"column {repeated[0]!r} is named more than once among past_exog, "
                 "future_exog and static_exog; each covariate has one kind"
             )
@@ -64,7 +64,7 @@ def _names(value: Any, parameter: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{parameter} must be a list of column names, got {value!r}")
+        raise ForecastDataError(f"{parameter} must be a list of column names, got {value!r}")
     return tuple(value)
 
 

@@ -4,10 +4,13 @@
 target columns, Nixtla's ``unique_id``, ``ds``, ``y`` by default), or ``aeon:NAME`` for a
 forecasting series shipped inside aeon (no download): ``aeon:airline`` (monthly
 passengers, 1949-1960), or a Monash ``.tsf`` set such as ``aeon:m1_yearly_dataset``.
+``--future`` is a table of future covariates (id, time and the ``--future-exog`` columns
+at the next ``--horizon`` time stamps of every series).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -41,34 +44,68 @@ def load_series(
         return frame.rename(columns={"unique_id": id_col, "ds": time_col, "y": target_col}), (
             source[len("aeon:") :]
         )
+    frame = _read_table(
+        source,
+        "--data",
+        (id_col, time_col, target_col),
+        "Name the columns with --series, --time and --target (defaults unique_id, ds, y)",
+        f"a long CSV/Parquet table (columns {id_col}, {time_col}, {target_col}) or aeon:airline",
+    )
+    return _with_dates(frame, time_col), Path(source).stem
+
+
+def load_future(source: str, *, id_col: str, time_col: str, columns: Sequence[str]) -> pd.DataFrame:
+    """A table of future covariates (``--future``): id, time and ``columns``, one row per
+    series and future time stamp.
+
+    Raises
+    ------
+    DataError
+        A missing or unreadable file, or a table without the named columns.
+    """
+    needed = (id_col, time_col, *columns)
+    frame = _read_table(
+        source,
+        "--future",
+        needed,
+        "It needs the future covariates (--future-exog) at the next --horizon time stamps "
+        "of every series",
+        f"a CSV/Parquet table with columns {', '.join(needed)}",
+    )
+    return _with_dates(frame, time_col)
+
+
+def _read_table(
+    source: str, option: str, needed: Sequence[str], hint: str, expected: str
+) -> pd.DataFrame:
     path = Path(source)
     if not path.is_file():
-        raise DataError(
-            f"--data {source}: no such file; expected a long CSV/Parquet table (columns "
-            f"{id_col}, {time_col}, {target_col}) or aeon:airline"
-        )
+        raise DataError(f"{option} {source}: no such file; expected {expected}")
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
         elif path.suffix.lower() == ".csv":
             frame = pd.read_csv(path)
         else:
-            raise DataError(f"--data {source}: expected a .csv or .parquet file")
+            raise DataError(f"{option} {source}: expected a .csv or .parquet file")
     except (ValueError, OSError, ImportError) as error:
-        raise DataError(f"--data {source}: cannot read it: {error}") from None
-    missing = [c for c in (id_col, time_col, target_col) if c not in frame.columns]
+        raise DataError(f"{option} {source}: cannot read it: {error}") from None
+    missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataError(
-            f"--data {source} has no column {missing[0]!r}; it has {list(frame.columns)}. "
-            "Name the columns with --series, --time and --target (defaults unique_id, ds, y)"
+            f"{option} {source} has no column {missing[0]!r}; it has {list(frame.columns)}. " + hint
         )
+    return frame
+
+
+def _with_dates(frame: pd.DataFrame, time_col: str) -> pd.DataFrame:
     column = frame[time_col]
     # dates in a CSV arrive as text: object dtype on pandas 2, str on pandas 3
     if not pd.api.types.is_datetime64_any_dtype(column) and pd.api.types.is_string_dtype(column):
         parsed = pd.to_datetime(frame[time_col], errors="coerce")
         if parsed.notna().all():
             frame[time_col] = parsed
-    return frame, path.stem
+    return frame
 
 
 def _aeon_series(name: str) -> pd.DataFrame:
@@ -103,4 +140,4 @@ def _aeon_series(name: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["load_series"]
+__all__ = ["load_future", "load_series"]

@@ -288,6 +288,11 @@ def check_series(
                 f"got {list(X.columns)}"
             )
         missing_columns(X, covariates)
+        for role, column in (("series id", id_col), ("time", time_col), ("target", target_col)):
+            if column in covariates.dynamic + covariates.static:
+                raise ForecastDataError(
+                    f"column {column!r} is the {role}; a covariate is another column"
+                )
         if X[id_col].isna().any():
             raise ForecastDataError(f"column {id_col!r} has missing series ids")
         if X.empty:

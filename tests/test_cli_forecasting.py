@@ -48,7 +48,10 @@ def sales_table(n_stores: int = 4, months: int = 40) -> pd.DataFrame:
                     "month": pd.date_range("2020-01-01", periods=months, freq="MS").strftime(
                         "%Y-%m-%d"
                     ),
-                    "sales": 100 + 10 * i + 8 * np.sin(2 * np.pi * t / 12) + rng.normal(size=40),
+                    "sales": 100
+                    + 10 * i
+                    + 8 * np.sin(2 * np.pi * t / 12)
+                    + rng.normal(size=months),
                 }
             )
             for i in range(n_stores)
@@ -123,6 +126,16 @@ def test_run_forecasting_on_aeon_airline_by_default(tmp_path, space, capsys, mon
     assert forecast["y_hat"].between(100, 1500).all()  # passengers, in the series' units
 
 
+SALES_RUN = [
+    "run",
+    "--task",
+    "forecasting",
+    "--horizon",
+    "3",
+    "--data",
+    "sales.csv",
+    *SALES_COLUMNS,
+]
 FORECASTING_MISTAKES = [
     (["run", "--task", "forecasting"], "--task forecasting needs --horizon H"),
     (["run", "--horizon", "3"], "--horizon belongs to --task forecasting"),
@@ -151,6 +164,23 @@ FORECASTING_MISTAKES = [
         ["run", "--task", "forecasting", "--horizon", "3", "--data", "gappy.csv", *SALES_COLUMNS],
         "series 'store-1' has irregular time stamps",
     ),
+    (
+        ["run", "--task", "forecasting", "--horizon", "3", "--future-exog", "promo"],
+        "--future-exog promo needs --future FILE",
+    ),
+    (
+        ["run", "--task", "forecasting", "--horizon", "3", "--future", "f.csv"],
+        "--future holds future covariates: name them with --future-exog",
+    ),
+    (
+        [*SALES_RUN, "--past-exog", "promo"],
+        "the table has no column 'promo' (named in past_exog)",
+    ),
+    (
+        [*SALES_RUN, "--past-exog", "sales"],
+        "column 'sales' is the target; a covariate is another column",
+    ),
+    (["run", "--past-exog", "x"], "--past-exog belongs to --task forecasting"),
 ]
 
 
@@ -167,6 +197,11 @@ FORECASTING_MISTAKES = [
         "columns",
         "too short",
         "gap",
+        "future without file",
+        "file without future",
+        "missing covariate",
+        "target as covariate",
+        "covariates without forecasting",
     ],
 )
 def test_forecasting_mistakes_get_one_line_and_exit_status_2(
@@ -182,3 +217,45 @@ def test_forecasting_mistakes_get_one_line_and_exit_status_2(
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1, error
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def promoted_sales(n_stores: int = 3, months: int = 44) -> pd.DataFrame:
+    """Sales that jump by 30 in promotion months (a plan known ahead) at stores of
+    different sizes (a static column)."""
+    rng = np.random.default_rng(1)
+    table = sales_table(n_stores, months)
+    table["promo"] = rng.integers(0, 2, len(table))
+    table["size"] = table["store"].str[-1].astype(int)
+    table["sales"] += 30 * table["promo"]
+    return table
+
+
+@pytest.mark.slow
+def test_run_with_future_and_static_covariates_then_predict_and_export(tmp_path, space, capsys):
+    table = promoted_sales()
+    history = table.groupby("store").head(40)
+    plan = table.groupby("store").tail(4)[["store", "month", "promo"]]
+    history.to_csv(tmp_path / "sales.csv", index=False)
+    plan.to_csv(tmp_path / "plan.csv", index=False)
+    out = tmp_path / "run"
+    argv = ["run", "--task", "forecasting", "--horizon", str(HORIZON), *SALES_COLUMNS]
+    argv += ["--data", str(tmp_path / "sales.csv"), "--space", str(space), "--out", str(out)]
+    argv += ["--trials", "2", "--future-exog", "promo", "--static-exog", "size"]
+    assert main([*argv, "--future", str(tmp_path / "plan.csv")]) == 0
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert len(forecast) == 3 * HORIZON and forecast["y_hat"].notna().all()
+    exported = load(out / "model")
+    assert exported.future_exog == ["promo"] and exported.static_exog == ["size"]
+
+    predict = ["predict", "--model", str(out / "model"), "--output", str(tmp_path / "p.csv")]
+    assert main([*predict, "--future", str(tmp_path / "plan.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "p.csv"), forecast)
+    capsys.readouterr()
+    assert main([*predict, "--force"]) == 2  # the plan is needed
+    assert "pass --future FILE" in capsys.readouterr().err
+
+    # export records the covariates and refits the same forecaster
+    argv = ["export", "--study", "sales-tiny-forecasting-h4", "--out", str(tmp_path / "again")]
+    assert main([*argv, "--storage", f"sqlite:///{out / 'study.db'}"]) == 0
+    again = load(tmp_path / "again").predict(X_future=plan)  # dates as text: parsed
+    np.testing.assert_allclose(again["y_hat"], forecast["y_hat"], rtol=1e-4)
