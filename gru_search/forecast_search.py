@@ -124,7 +124,7 @@ class WindowScorer(PruningCallback):
 def window_forecasts(forecaster: GRUForecaster, window: ForecastWindow) -> list[np.ndarray]:
     """A forecaster's point forecasts past ``window.history``, one array per series (the
     future covariates, if it reads any, are the window's held-out rows)."""
-    horizon = forecaster.windows_.horizon
+    horizon = forecaster.horizon
     future = window.future_covariates(tuple(forecaster.future_exog or ()))
     forecast = forecaster.predict(window.history, X_future=future)
     return forecasts_by_series(forecast, len(window.history), horizon)

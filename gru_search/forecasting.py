@@ -6,12 +6,13 @@ the layout of Nixtla's libraries), or a list of 1-D arrays (one per series, time
 ``horizon`` future values, each window scaled by its own past (or each series by its
 history), and one GRU learns to map a window's past to its whole future at once (direct
 multi-step). ``predict`` returns the next ``horizon`` values after each series' last time
-stamp, in the series' own units; with ``quantiles``, prediction quantiles as well
+stamp, in the series' own units (``strategy="recursive"``: a one-step model fed its own
+forecasts instead); with ``quantiles``, prediction quantiles as well
 (pinball loss). Past, future and static covariates (:mod:`gru_search.forecast_covariates`)
 are read beside the target when named.
 
 Rolling-origin validation lives in :mod:`gru_search.forecast_validation`, the search in
-:mod:`gru_search.forecast_search`. Not here yet (issue 14): a recursive strategy.
+:mod:`gru_search.forecast_search`.
 """
 
 from __future__ import annotations
@@ -701,6 +702,12 @@ class GRUForecaster(BaseEstimator):
         averaged (an ensemble: on M3 monthly, 4 networks cut the MASE of one by about
         5 %, benchmarks/RESULTS.md), for ``n_models`` times the training time.
         ``callbacks`` passed to :meth:`fit` see each network's training in turn.
+    strategy : {"direct", "recursive"}, default="direct"
+        ``"direct"``: one output per horizon step, all forecast at once (errors do not
+        compound; the default, as in the M4-era global models). ``"recursive"``: a
+        one-step model whose forecasts are appended to the history it reads next, for
+        ``horizon`` steps (fewer outputs to learn; errors compound). Recursive forecasters
+        take no quantiles or covariates.
     jit_compile : bool or "auto", default="auto"
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
@@ -746,6 +753,7 @@ class GRUForecaster(BaseEstimator):
         "static_exog": [list, tuple, None],
         "short_series": [StrOptions({"error", "pad"})],
         "n_models": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions({"direct", "recursive"})],
         "jit_compile": ["boolean", StrOptions({"auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -775,6 +783,7 @@ class GRUForecaster(BaseEstimator):
         static_exog: Sequence[str] | None = None,
         short_series: str = "error",
         n_models: int = 1,
+        strategy: str = "direct",
         jit_compile: bool | str = "auto",
         random_state: Any = None,
         verbose: int = 0,
@@ -800,6 +809,7 @@ class GRUForecaster(BaseEstimator):
         self.static_exog = static_exog
         self.short_series = short_series
         self.n_models = n_models
+        self.strategy = strategy
         self.jit_compile = jit_compile
         self.random_state = random_state
         self.verbose = verbose
@@ -818,7 +828,7 @@ class GRUForecaster(BaseEstimator):
 
     def _future_covariates(self, X_future: Any, series: SeriesSet) -> list[np.ndarray]:
         """Each series' scaled future covariates over the horizon, ``(horizon, n_future)``."""
-        columns, horizon = self._covariates(), self.windows_.horizon
+        columns, horizon = self._covariates(), self.horizon
         if not columns.future:
             return [np.zeros((horizon, 0))] * len(series)
         if X_future is None:
@@ -893,9 +903,17 @@ class GRUForecaster(BaseEstimator):
         """
         self._validate_params()
         levels = self._levels()
+        columns = self._covariates()
+        if self.strategy == "recursive" and (levels or columns):
+            raise ValueError(
+                'strategy="recursive" forecasts one step at a time from its own forecasts; '
+                "it takes no quantiles or covariates (use the direct strategy for those)"
+            )
         series = self._series(X)
         input_size = self._resolve_input_size(series)
         pad = self.short_series == "pad"
+        # the model's own horizon: every step at once, or one step fed back
+        steps = self.horizon if self.strategy == "direct" else 1
         self._check_lengths(
             series,
             self.horizon + 1 if pad else input_size + self.horizon,
@@ -903,10 +921,9 @@ class GRUForecaster(BaseEstimator):
             if pad
             else f"input_size {input_size} + horizon {self.horizon}",
         )
-        columns = self._covariates()
         windows = ForecastWindows(
             input_size,
-            self.horizon,
+            steps,
             self.scaling == "window",
             pad,
             len(columns.past),
@@ -943,7 +960,7 @@ class GRUForecaster(BaseEstimator):
                     config,
                     windows.model_input_shape,
                     task="regression",
-                    n_outputs=self.horizon * (1 + len(levels)),
+                    n_outputs=steps * (1 + len(levels)),
                     loss=ForecastLoss(self.loss, levels),
                     name=f"gru_forecaster_{member}" if self.n_models > 1 else None,
                 )
@@ -996,20 +1013,10 @@ class GRUForecaster(BaseEstimator):
                     series, self.windows_.input_size, f"input_size {self.windows_.input_size}"
                 )
             scaler = SeriesScaler.fit(series.values, self.scaling)
-        future = self._future_covariates(X_future, series)
-        inputs, centre, scale = self.windows_.last_inputs(
-            scaler.transform(series.values),
-            *self.covariate_scaler_.transform(series.dynamic(), series.static_matrix()),
-            future,
-        )
-        # a direct call, not predict_on_batch: a search forecasts after every epoch of
-        # every trial, and each new model would trace (and warn about) a predict function
-        outputs = np.asarray(
-            ops.convert_to_numpy(self.model_(inputs, training=False)), dtype=np.float64
-        )
-        outputs = outputs.reshape(len(series), 1 + len(self.quantiles_), self.horizon)
-        # back to each series' units; both scalings are increasing, so the order holds
-        outputs = outputs * scale[:, :, None] + centre[:, :, None]
+        if self.windows_.horizon == self.horizon:
+            outputs = self._direct_outputs(series, scaler, X_future)
+        else:
+            outputs = self._recursive_outputs(series, scaler)
         outputs = outputs * scaler.scale[:, None, None] + scaler.centre[:, None, None]
         bands = np.sort(outputs[:, 1:, :], axis=1)  # quantiles must not cross
         ids = np.empty(len(series), dtype=object)
@@ -1024,6 +1031,36 @@ class GRUForecaster(BaseEstimator):
         for index, level in enumerate(self.quantiles_):
             frame[f"y_hat_q{round(level * 100):g}"] = bands[:, index].ravel()
         return pd.DataFrame(frame)
+
+    def _outputs(self, inputs: np.ndarray) -> np.ndarray:
+        # a direct call, not predict_on_batch: a search forecasts after every epoch of
+        # every trial, and each new model would trace (and warn about) a predict function
+        outputs = ops.convert_to_numpy(self.model_(inputs, training=False))
+        return np.asarray(outputs, dtype=np.float64)
+
+    def _direct_outputs(self, series: SeriesSet, scaler: SeriesScaler, X_future: Any) -> np.ndarray:
+        """All ``horizon`` steps (and quantiles) in one call, ``(n_series, 1 + n_quantiles,
+        horizon)``, in the series scaler's units."""
+        inputs, centre, scale = self.windows_.last_inputs(
+            scaler.transform(series.values),
+            *self.covariate_scaler_.transform(series.dynamic(), series.static_matrix()),
+            self._future_covariates(X_future, series),
+        )
+        outputs = self._outputs(inputs).reshape(len(series), 1 + len(self.quantiles_), -1)
+        # back from the window scaling; it is increasing, so the quantiles' order holds
+        return outputs * scale[:, :, None] + centre[:, :, None]
+
+    def _recursive_outputs(self, series: SeriesSet, scaler: SeriesScaler) -> np.ndarray:
+        """One step at a time, each forecast appended to the history the next step reads,
+        ``(n_series, 1, horizon)``."""
+        histories = scaler.transform(series.values)
+        steps = []
+        for _ in range(self.horizon):
+            inputs, centre, scale = self.windows_.last_inputs(histories)
+            step = self._outputs(inputs)[:, :1] * scale + centre
+            histories = [np.append(h, s) for h, s in zip(histories, step[:, 0], strict=True)]
+            steps.append(step)
+        return np.concatenate(steps, axis=1)[:, None, :]
 
     def fitted_state(self) -> dict[str, Any]:
         """The fitted attributes as plain data (an export), model weights aside.
@@ -1046,6 +1083,11 @@ class GRUForecaster(BaseEstimator):
         """Set the fitted attributes from :meth:`fitted_state`'s data and a loaded model,
         checking every value and that the model's input and output fit them."""
         windows = ForecastWindows.from_dict(state)
+        if windows.horizon != (self.horizon if self.strategy == "direct" else 1):
+            raise ValueError(
+                f"a {self.strategy} forecaster of horizon {self.horizon} cannot hold a model "
+                f"of {windows.horizon} step(s)"
+            )
         levels = tuple(float(q) for q in state["quantiles"])
         if not all(0.0 < q < 1.0 for q in levels) or list(levels) != sorted(set(levels)):
             raise ValueError(f"quantiles must be sorted distinct levels in (0, 1), got {levels}")

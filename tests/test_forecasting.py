@@ -277,3 +277,25 @@ def test_small_data_still_gets_several_steps_per_epoch():
     one_series = seasonal_table(n_series=1, length=60)  # 60 - 30 + 1 = 31 windows
     small_forecaster(epochs=1, batch_size=256).fit(one_series, callbacks=[counter])
     assert counter.batches == 8  # batches of 4, not one batch of 31
+
+
+def test_a_recursive_forecaster_feeds_its_one_step_forecasts_back(fitted_on_history):
+    _, history, future = fitted_on_history
+    recursive = small_forecaster(strategy="recursive").fit(history)
+    assert recursive.model_.output_shape[-1] == 1  # one step, fed back HORIZON times
+    merged = future.merge(recursive.predict(), on=["unique_id", "ds"])
+    assert len(merged) == len(future)
+    last_value = history.groupby("unique_id")["y"].last()
+    naive_error = np.abs(merged["y"] - merged["unique_id"].map(last_value)).mean()
+    assert np.abs(merged["y"] - merged["y_hat"]).mean() < 0.5 * naive_error
+
+
+def test_a_recursive_forecaster_saves_and_refuses_quantiles(tmp_path):
+    from gru_search import load, save
+
+    table = seasonal_table(n_series=2)
+    forecaster = small_forecaster(epochs=1, strategy="recursive", n_models=2).fit(table)
+    save(forecaster, tmp_path / "model")
+    pd.testing.assert_frame_equal(load(tmp_path / "model").predict(), forecaster.predict())
+    with pytest.raises(ValueError, match='strategy="recursive" .* no quantiles or covariates'):
+        small_forecaster(strategy="recursive", quantiles=(0.1, 0.9)).fit(table)
