@@ -69,6 +69,7 @@ from gru_search.trials import (
     StopWhenHopeless,
     all_failed_message,
     best_trial,
+    describe_finished_trial,
     hopeless_reason,
     refit_params,
     run_trial,
@@ -175,25 +176,8 @@ def trial_logger(
     """An Optuna callback printing one line per finished trial (and why it failed)."""
 
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if not settings.verbose:
-            return
-        params = trial.user_attrs.get("estimator_params", trial.params)
-        shown = ", ".join(f"{k}={v}" for k, v in params.items() if k != "epochs")
-        seconds = trial.user_attrs.get("train_seconds")
-        took = "" if seconds is None else f" in {seconds:.1f}s"
-        value = "" if trial.value is None else f" {objective.name}={trial.value:.4f}"
-        if trial.state == optuna.trial.TrialState.FAIL:
-            reason = trial.user_attrs.get("fail_reason", "no reason recorded")
-            value = f" ({reason})"
-        try:
-            leader = best_trial(study)
-            best = f" (best {leader.value:.4f} #{leader.number})"
-        except ValueError:
-            best = ""
-        log(
-            f"[gru-search] trial {trial.number} {trial.state.name.lower()}{value}"
-            f"{took}{best}: {shown}"
-        )
+        if settings.verbose:
+            log(f"[gru-search] {describe_finished_trial(study, trial, objective.name)}")
 
     return report
 

@@ -68,6 +68,7 @@ from gru_search.trials import (
     all_failed_message,
     best_trial,
     describe_error,
+    describe_finished_trial,
     ranked_trials,
     refit_params,
     release_keras_memory,
@@ -578,21 +579,7 @@ class GRUForecastSearch(BaseEstimator):
 
     def _trial_logger(self, metric: str) -> Callable[[optuna.Study, Any], None]:
         def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-            params = trial.user_attrs.get("estimator_params", trial.params)
-            shown = ", ".join(f"{k}={v}" for k, v in params.items() if k != "epochs")
-            seconds = trial.user_attrs.get("train_seconds")
-            took = "" if seconds is None else f" in {seconds:.1f}s"
-            value = "" if trial.value is None else f" {metric}={trial.value:.4f}"
-            if trial.state == optuna.trial.TrialState.FAIL:
-                value = f" ({trial.user_attrs.get('fail_reason', 'no reason recorded')})"
-            try:
-                leader = best_trial(study)
-                best = f" (best {leader.value:.4f} #{leader.number})"
-            except ValueError:
-                best = ""
-            self._log(
-                f"trial {trial.number} {trial.state.name.lower()}{value}{took}{best}: {shown}"
-            )
+            self._log(describe_finished_trial(study, trial, metric))
 
         return report
 

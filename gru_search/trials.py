@@ -394,6 +394,26 @@ def ranked_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     )
 
 
+def describe_finished_trial(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial, metric: str
+) -> str:
+    """One line about a finished trial: state, score (or why it failed), training time,
+    the study's best so far and the trial's parameters."""
+    params = trial.user_attrs.get("estimator_params", trial.params)
+    shown = ", ".join(f"{k}={v}" for k, v in params.items() if k != "epochs")
+    seconds = trial.user_attrs.get("train_seconds")
+    took = "" if seconds is None else f" in {seconds:.1f}s"
+    value = "" if trial.value is None else f" {metric}={trial.value:.4f}"
+    if trial.state == optuna.trial.TrialState.FAIL:
+        value = f" ({trial.user_attrs.get('fail_reason', 'no reason recorded')})"
+    try:
+        leader = best_trial(study)
+        best = f" (best {leader.value:.4f} #{leader.number})"
+    except ValueError:
+        best = ""
+    return f"trial {trial.number} {trial.state.name.lower()}{value}{took}{best}: {shown}"
+
+
 def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
     """The study's best completed trial (the first of :func:`ranked_trials`)."""
     ranked = ranked_trials(study)
