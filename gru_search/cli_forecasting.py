@@ -143,7 +143,7 @@ def run_forecasting(args: argparse.Namespace) -> int:
         random_state=args.random_state,
         verbose=1,
     )
-    search.prepare(frame)  # series too short for the windows fail before the folder exists
+    setup = search.prepare(frame)  # too-short series fail before the run folder exists
     prepare_run_folder(out, study_name)
     print(f"study {study_name!r} in {redact(storage)}; results in {out}/", flush=True)
     extra = {
@@ -163,7 +163,7 @@ def run_forecasting(args: argparse.Namespace) -> int:
     }
     start = time.perf_counter()
     with quiet_optuna(1):
-        search.fit(frame, extra_spec=extra)
+        search.search(setup, extra_spec=extra)
     print(f"\nsearch finished in {time.perf_counter() - start:.0f} s; leaderboard:")
     print_leaderboard(search.leaderboard())
     keep_previous_export(out / "model", search.best_trial_.number)

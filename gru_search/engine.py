@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,6 @@ class SearchOutcome:
     interrupted: bool
     best_estimator: BaseEstimator | None = None
     refit_time: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def best_score(self) -> float:

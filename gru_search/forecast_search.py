@@ -477,7 +477,14 @@ class GRUForecastSearch(BaseEstimator):
         -------
         self
         """
-        setup = self.prepare(X)
+        return self.search(self.prepare(X), extra_spec)
+
+    def search(
+        self, setup: ForecastSearchSetup, extra_spec: dict | None = None
+    ) -> GRUForecastSearch:
+        """:meth:`fit` after :meth:`prepare`: the study, its finalists and the refit (the
+        command line prepares first, so that bad series fail before its run folder
+        exists)."""
         with quiet_optuna(self.verbose):
             study = self.open_study(setup, extra_spec)
             n_trials = self.n_trials
