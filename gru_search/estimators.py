@@ -302,6 +302,24 @@ class _BaseGRU(BaseEstimator):
     def patch_size_(self) -> int:
         return self.preprocessor_.patch_size
 
+    def _sample_weights(self, sample_weight: Any, targets: np.ndarray) -> np.ndarray:
+        """Per-sample weights of the loss (float32), checked."""
+        return checked_sample_weight(sample_weight, len(targets))
+
+    def _fit_preprocessor(self, batch: SequenceBatch) -> SequencePreprocessor:
+        """Learn what turns inputs into model inputs (layout, scaling, patches)."""
+        return SequencePreprocessor.fit(batch, scaling=self.scaling, patch_size=self.patch_size)
+
+    def _build_model(self, config: GRUConfig, n_outputs: int) -> keras.Model:
+        """The compiled Keras model to train, for the fitted preprocessor."""
+        return build_model(
+            config,
+            self.preprocessor_.model_input_shape,
+            task=self._task,
+            n_outputs=n_outputs,
+            masked=self.preprocessor_.masked,
+        )
+
     def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
         """Encode targets for Keras; return (encoded, n_outputs)."""
         raise NotImplementedError  # pragma: no cover - abstract
@@ -354,7 +372,7 @@ class _BaseGRU(BaseEstimator):
             )
         check_consistent_length(batch.values, y)
         targets, n_outputs = self._prepare_targets(y)
-        weights = checked_sample_weight(sample_weight, batch.n_samples)
+        weights = self._sample_weights(sample_weight, targets)
 
         seed = int(check_random_state(self.random_state).randint(MAX_SEED))
         # seeded for reproducible weights and shuffling; the caller's random state is
@@ -362,16 +380,8 @@ class _BaseGRU(BaseEstimator):
         with seeded(seed):
             config = self.model_config(seed)  # validates the architecture parameters
 
-            self.preprocessor_ = SequencePreprocessor.fit(
-                batch, scaling=self.scaling, patch_size=self.patch_size
-            )
-            self.model_ = build_model(
-                config,
-                self.preprocessor_.model_input_shape,
-                task=self._task,
-                n_outputs=n_outputs,
-                masked=self.preprocessor_.masked,
-            )
+            self.preprocessor_ = self._fit_preprocessor(batch)
+            self.model_ = self._build_model(config, n_outputs)
 
             callbacks = [timer := _EpochTimer(), *(callbacks or [])]
             if self.lr_patience:

@@ -213,8 +213,27 @@ def build_model(
     if masked:
         mask = keras.Input((steps,), dtype="bool", name="mask")
         inputs.append(mask)
+    outputs, task_loss = recurrent_head(config, values, task=task, n_outputs=n_outputs, mask=mask)
+    model = keras.Model(
+        inputs if masked else values, outputs, name=name or f"gru_search_{config.cell}"
+    )
+    return compile_model(model, config, task, task_loss if loss is None else loss)
 
-    x = values
+
+def recurrent_head(
+    config: GRUConfig,
+    x: keras.KerasTensor,
+    *,
+    task: Task,
+    n_outputs: int,
+    mask: keras.KerasTensor | None = None,
+) -> tuple[keras.KerasTensor, Any]:
+    """The recurrent layers, pooling, hidden layers and output layer on top of ``x``
+    (``(batch, time, features)``), and the task's loss.
+
+    ``mask`` is an explicit boolean ``(batch, time)`` mask; a mask that travels with ``x``
+    (from an ``Embedding(mask_zero=True)``, say) is honoured without it.
+    """
     pooled = config.pooling != "last"
     for index, width in enumerate(config.units):
         last = index == len(config.units) - 1 and not pooled
@@ -238,14 +257,16 @@ def build_model(
     for index, width in enumerate(config.head_units):
         x = keras.layers.Dense(width, activation="relu", name=f"head_{index}")(x)
     output_layer, task_loss = _head(task, n_outputs)
-    outputs = output_layer(x)
-    model = keras.Model(
-        inputs if masked else values, outputs, name=name or f"gru_search_{config.cell}"
-    )
+    return output_layer(x), task_loss
+
+
+def compile_model(model: keras.Model, config: GRUConfig, task: Task, loss: Any) -> keras.Model:
+    """Compile ``model`` with the configuration's optimiser, ``loss`` and the task's
+    metrics (XLA as ``config.jit_compile`` resolves for it)."""
     metrics = ["accuracy"] if task == "classification" else []
     model.compile(
         optimizer=_optimizer(config),
-        loss=task_loss if loss is None else loss,
+        loss=loss,
         metrics=metrics,
         jit_compile=resolve_jit_compile(model, config.jit_compile),
     )
