@@ -10,6 +10,7 @@ from gru_search.forecasting import GRUForecaster
 from gru_search.model import GRUConfig, build_model
 from gru_search.search import GRUSearchCV
 from gru_search.spaces import SearchSpace, SpaceError, load_space
+from gru_search.text import GRUTextClassifier
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,7 @@ __all__ = [
     "GRUForecaster",
     "GRURegressor",
     "GRUSearchCV",
+    "GRUTextClassifier",
     "SearchSpace",
     "SequenceBatch",
     "SequenceScaler",

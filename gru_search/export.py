@@ -41,6 +41,7 @@ from gru_search.preprocessing import (
     TargetScaler,
     checked_count,
 )
+from gru_search.text import GRUTextClassifier, TextPreprocessor
 
 FORMAT = "gru-search-model"
 FORMAT_VERSION = 2
@@ -50,7 +51,9 @@ MODEL_FILE = "model.keras"
 METADATA_FILE = "gru_search.json"
 #: Metadata larger than this is refused unread (a real one is a few kilobytes).
 MAX_METADATA_BYTES = 16 * 1024 * 1024
-_ESTIMATORS = {cls.__name__: cls for cls in (GRUClassifier, GRURegressor, GRUForecaster)}
+_ESTIMATORS = {
+    cls.__name__: cls for cls in (GRUClassifier, GRURegressor, GRUForecaster, GRUTextClassifier)
+}
 
 
 def _versions() -> dict[str, str]:
@@ -150,7 +153,7 @@ def save(
     """
     if type(estimator).__name__ not in _ESTIMATORS:
         raise TypeError(
-            "save() exports GRUClassifier, GRURegressor or GRUForecaster, got "
+            "save() exports GRUClassifier, GRURegressor, GRUTextClassifier or GRUForecaster, got "
             f"{type(estimator).__name__}"
         )
     check_is_fitted(estimator)
@@ -218,12 +221,13 @@ def _fitted_state(estimator: Any) -> dict[str, Any]:
         return _jsonable(estimator.fitted_state())
     state: dict[str, Any] = {
         **estimator.preprocessor_.to_dict(),
-        "n_features_in": estimator.n_features_in_,
         "n_iter": estimator.n_iter_,
         "best_epoch": estimator.best_epoch_,
         "epoch_seconds": list(estimator.epoch_seconds_),
         "history": estimator.history_,
     }
+    if not isinstance(estimator, GRUTextClassifier):  # texts have no features
+        state["n_features_in"] = estimator.n_features_in_
     if hasattr(estimator, "feature_names_in_"):
         state["feature_names_in"] = list(estimator.feature_names_in_)
     if isinstance(estimator, GRUClassifier):
@@ -364,8 +368,11 @@ def _params(params: dict[str, Any]) -> dict[str, Any]:
 
 def _restore(estimator: Any, state: dict[str, Any]) -> None:
     """Set the fitted attributes from ``state``, checking every value on the way."""
-    estimator.preprocessor_ = SequencePreprocessor.from_dict(state)
-    estimator.n_features_in_ = checked_count(state["n_features_in"], "n_features_in", 1)
+    if isinstance(estimator, GRUTextClassifier):
+        estimator.preprocessor_ = TextPreprocessor.from_dict(state)
+    else:
+        estimator.preprocessor_ = SequencePreprocessor.from_dict(state)
+        estimator.n_features_in_ = checked_count(state["n_features_in"], "n_features_in", 1)
     estimator.n_iter_ = checked_count(state["n_iter"], "n_iter", 0)
     estimator.best_epoch_ = checked_count(state["best_epoch"], "best_epoch", 0)
     estimator.epoch_seconds_ = [float(v) for v in state["epoch_seconds"]]
@@ -392,16 +399,10 @@ def _restore(estimator: Any, state: dict[str, Any]) -> None:
 
 def _check_against_model(estimator: Any, model: keras.Model) -> None:
     """The metadata must describe the model it sits beside: inputs and outputs."""
-    steps, features = estimator.input_shape_
-    expected_width = features * estimator.patch_size_
-    widths = [shape[-1] for shape in (tensor.shape for tensor in model.inputs) if len(shape) == 3]
-    if widths != [expected_width]:
-        raise ValueError(
-            f"{features} features in patches of {estimator.patch_size_} need a model input "
-            f"of width {expected_width}; the model takes {widths}"
-        )
-    if (steps is None) != (len(model.inputs) == 2):
-        raise ValueError("the model's mask input does not match the fitted layout")
+    if isinstance(estimator, GRUTextClassifier):
+        _check_text_input(estimator.preprocessor_, model)
+    else:
+        _check_sequence_input(estimator, model)
     outputs = int(model.outputs[0].shape[-1])
     if isinstance(estimator, GRUClassifier):
         n_classes = len(estimator.classes_)
@@ -414,3 +415,28 @@ def _check_against_model(estimator: Any, model: keras.Model) -> None:
         raise ValueError(
             f"{estimator.n_outputs_} targets need as many model outputs; the model has {outputs}"
         )
+
+
+def _check_text_input(preprocessor: TextPreprocessor, model: keras.Model) -> None:
+    (tensor,) = model.inputs
+    reads_text = "string" in str(tensor.dtype)
+    if reads_text != (preprocessor.kind == "text"):
+        raise ValueError(f"a model for {preprocessor.kind} input must take {preprocessor.kind}")
+    if not reads_text and tuple(tensor.shape[1:]) != (preprocessor.sequence_length,):
+        raise ValueError(
+            f"token ids of length {preprocessor.sequence_length} need a model input of that "
+            f"length; the model takes {tuple(tensor.shape[1:])}"
+        )
+
+
+def _check_sequence_input(estimator: Any, model: keras.Model) -> None:
+    steps, features = estimator.input_shape_
+    expected_width = features * estimator.patch_size_
+    widths = [shape[-1] for shape in (tensor.shape for tensor in model.inputs) if len(shape) == 3]
+    if widths != [expected_width]:
+        raise ValueError(
+            f"{features} features in patches of {estimator.patch_size_} need a model input "
+            f"of width {expected_width}; the model takes {widths}"
+        )
+    if (steps is None) != (len(model.inputs) == 2):
+        raise ValueError("the model's mask input does not match the fitted layout")

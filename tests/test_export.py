@@ -110,7 +110,9 @@ def test_unfitted_or_foreign_estimators_are_not_saved(tmp_path):
 
     with pytest.raises(NotFittedError):
         save(GRUClassifier(), tmp_path / "a")
-    with pytest.raises(TypeError, match="GRUClassifier, GRURegressor or GRUForecaster"):
+    with pytest.raises(
+        TypeError, match="GRUClassifier, GRURegressor, GRUTextClassifier or GRUForecaster"
+    ):
         save(LogisticRegression(), tmp_path / "b")
 
 
