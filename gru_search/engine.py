@@ -64,6 +64,7 @@ from gru_search.studies import (
     start_or_resume,
     study_spec,
 )
+from gru_search.text import GRUTextClassifier, check_texts
 from gru_search.trials import (
     Objective,
     StopWhenHopeless,
@@ -260,14 +261,24 @@ def prepare(settings: SearchSettings, X: Any, y: Any) -> SearchSetup:
     settings and data give the same setup in every process (workers rely on it).
     """
     space = load_space(settings.space)
-    if space.task != "sequences":
+    if space.task == "forecasting":
         raise SpaceError(
             f"space {space.name!r} is a {space.task} space ({space.source}); GRUSearchCV "
             "searches labelled sequences: use GRUForecastSearch (or `gru-search run --task "
             "forecasting`) for it, or a space without `task: forecasting`"
         )
+    reads_text = isinstance(settings.estimator, GRUTextClassifier)
+    if reads_text != (space.task == "text"):
+        raise SpaceError(
+            f"space {space.name!r} ({space.source}) is a {space.task} space and the estimator "
+            f"a {type(settings.estimator).__name__}: a `task: text` space (e.g. 'text') goes "
+            "with GRUTextClassifier, and only with it"
+        )
     n_finalists(settings, space)  # a bad value fails before any trial
-    check_sequences(X, estimator_name="GRUSearchCV")
+    if reads_text:
+        check_texts(X, estimator_name="GRUSearchCV")
+    else:
+        check_sequences(X, estimator_name="GRUSearchCV")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     check_targets(settings.estimator, y)

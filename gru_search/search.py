@@ -26,8 +26,9 @@ class GRUSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : GRUClassifier or GRURegressor
-        The base estimator; the space's parameters override its own in every trial.
+    estimator : GRUClassifier, GRURegressor or GRUTextClassifier
+        The base estimator; the space's parameters override its own in every trial. A
+        GRUTextClassifier goes with a ``task: text`` space (``"text"``), and only with it.
     space : str, path or SearchSpace, default="default"
         A shipped space name (``"default"``, ``"quick"``, ``"gate_variants"``), a YAML
         file, or a :class:`~gru_search.spaces.SearchSpace`.
@@ -213,7 +214,8 @@ default="hyperband"
             self.refit_time_ = outcome.refit_time
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
-            self.n_features_in_ = self.best_estimator_.n_features_in_
+            if hasattr(self.best_estimator_, "n_features_in_"):  # texts have no features
+                self.n_features_in_ = self.best_estimator_.n_features_in_
         return self
 
     # -- delegation --------------------------------------------------------------------

@@ -62,6 +62,7 @@ from sklearn.utils._param_validation import (
 from gru_search.estimators import parameter_constraints, searchable_parameters
 from gru_search.exceptions import SpaceError
 from gru_search.forecasting import forecaster_constraints, forecaster_searchable_parameters
+from gru_search.text import text_constraints, text_searchable_parameters
 
 #: Folder of the spaces shipped with the package (``load_space("quick")``). In a checkout it
 #: is a link to the top-level ``search_spaces/``; wheels carry the files themselves.
@@ -73,12 +74,14 @@ ESTIMATOR_PARAMS = searchable_parameters()
 _METRICS_MINIMIZED = ("loss",)
 _CONSTRAINTS = parameter_constraints()
 #: What a space is for (its top-level ``task`` key): labelled sequences (the default,
-#: GRUClassifier/GRURegressor) or forecasting (GRUForecaster).
-SPACE_TASKS = ("sequences", "forecasting")
+#: GRUClassifier/GRURegressor), forecasting (GRUForecaster) or text (GRUTextClassifier).
+SPACE_TASKS = ("sequences", "forecasting", "text")
 #: Errors a forecasting space may minimise (``gru_search.forecast_validation``).
 FORECAST_METRICS = ("mase", "smape")
 _FORECAST_PARAMS = forecaster_searchable_parameters()
 _FORECAST_CONSTRAINTS = forecaster_constraints()
+_TEXT_PARAMS = text_searchable_parameters()
+_TEXT_CONSTRAINTS = text_constraints()
 
 #: Upper bounds a space may not exceed: larger values exhaust memory or time long before
 #: they could win (the estimators themselves accept them, for whoever really means it).
@@ -376,6 +379,10 @@ class _Parser:
             self.task = task
             self.estimator_params = _FORECAST_PARAMS
             self.constraints = _FORECAST_CONSTRAINTS
+        elif task == "text":
+            self.task = task
+            self.estimator_params = _TEXT_PARAMS
+            self.constraints = _TEXT_CONSTRAINTS
         for required in ("name", "layers"):
             if required not in data:
                 raise self.fail(required, "missing required key")
@@ -435,9 +442,10 @@ class _Parser:
         if key == "units":
             raise self.fail(where, "layer widths are declared under layers.units")
         if key not in self.estimator_params:
-            what = (
-                "GRUForecaster parameter" if self.task == "forecasting" else "estimator parameter"
-            )
+            what = {
+                "forecasting": "GRUForecaster parameter",
+                "text": "GRUTextClassifier parameter",
+            }.get(self.task, "estimator parameter")
             raise self.fail(
                 where, f"unknown {what}; expected one of {', '.join(self.estimator_params)}"
             )

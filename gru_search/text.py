@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from gru_search.estimators import GRUClassifier, checked_sample_weight
+from gru_search.estimators import NOT_SEARCHABLE, GRUClassifier, checked_sample_weight
 from gru_search.exceptions import DataError
 from gru_search.model import GRUConfig, compile_model, recurrent_head
 from gru_search.preprocessing import checked_count
@@ -395,10 +395,22 @@ early_stopping, validation_fraction, patience, jit_compile, random_state, verbos
         return tags
 
 
+def text_constraints() -> dict[str, list[Any]]:
+    """GRUTextClassifier's parameter constraints (scikit-learn's format), by name."""
+    return dict(GRUTextClassifier._parameter_constraints)
+
+
+def text_searchable_parameters() -> tuple[str, ...]:
+    """GRUTextClassifier parameters a ``task: text`` space may search or fix."""
+    return tuple(name for name in text_constraints() if name not in NOT_SEARCHABLE)
+
+
 __all__ = [
     "GRUTextClassifier",
     "NonEmptyTokens",
     "TextBatch",
     "TextPreprocessor",
     "check_texts",
+    "text_constraints",
+    "text_searchable_parameters",
 ]

@@ -171,3 +171,39 @@ def test_empty_texts_read_as_one_unknown_word_and_a_large_vocabulary_shrinks_to_
     assert classifier.vocabulary_size_ == len(POSITIVE + NEGATIVE + FILLER) + 2
     probabilities = classifier.predict_proba(["", "   ", "?!"])
     assert np.isfinite(probabilities).all()  # no 0/0 from a text without words
+
+
+TINY_TEXT_SPACE = {
+    "task": "text",
+    "name": "tiny-text",
+    "layers": {
+        "count": {"type": "int", "low": 1, "high": 1},
+        "units": {"type": "categorical", "choices": [8, 16]},
+    },
+    "params": {
+        "embedding_dim": {"type": "categorical", "choices": [8, 16]},
+        "pooling": {"type": "categorical", "choices": ["last", "mean"]},
+    },
+    "fixed": {"jit_compile": False, "batch_size": 32},
+    "training": {"epochs": 4, "metric": "f1_macro", "pruning_warmup": 2, "finalists": 1},
+}
+
+
+def test_grusearchcv_searches_a_text_space_and_refits_a_string_model(fitted):
+    from gru_search import GRUClassifier, GRUSearchCV, SpaceError
+    from gru_search.spaces import SearchSpace
+
+    _, texts, labels = fitted
+    space = SearchSpace.from_dict(TINY_TEXT_SPACE)
+    search = GRUSearchCV(
+        GRUTextClassifier(), space=space, n_trials=2, random_state=0, trials_per_process=None
+    ).fit(texts, labels)
+    assert isinstance(search.best_estimator_, GRUTextClassifier)
+    assert search.best_params_["embedding_dim"] in (8, 16)
+    assert search.predict(["i love this film"]).shape == (1,)
+    with pytest.raises(SpaceError, match="goes with GRUTextClassifier, and only with it"):
+        GRUSearchCV(GRUClassifier(), space=space, n_trials=1).fit(texts, labels)
+    with pytest.raises(SpaceError, match="goes with GRUTextClassifier, and only with it"):
+        GRUSearchCV(GRUTextClassifier(), space="quick", n_trials=1).fit(texts, labels)
+    with pytest.raises(SpaceError, match="unknown GRUTextClassifier parameter"):
+        SearchSpace.from_dict({**TINY_TEXT_SPACE, "fixed": {"scaling": "standard"}})
