@@ -297,5 +297,5 @@ def test_a_recursive_forecaster_saves_and_refuses_quantiles(tmp_path):
     forecaster = small_forecaster(epochs=1, strategy="recursive", n_models=2).fit(table)
     save(forecaster, tmp_path / "model")
     pd.testing.assert_frame_equal(load(tmp_path / "model").predict(), forecaster.predict())
-    with pytest.raises(ValueError, match='strategy="recursive" .* no quantiles or covariates'):
+    with pytest.raises(ValueError, match=r'strategy="recursive" .* no quantiles or covariates'):
         small_forecaster(strategy="recursive", quantiles=(0.1, 0.9)).fit(table)
