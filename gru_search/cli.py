@@ -43,30 +43,52 @@ def load_aeon(name: str) -> tuple:
 SEQUENCE_COLUMNS = ("series", "time", "target")
 #: run's --data when none is given (labelled sequences; forecasting has its own).
 DEFAULT_DATA = "aeon:GunPoint"
+#: --text and --target of text tables when none are given (--task text).
+TEXT_COLUMNS = ("text", "label")
 
 
-def _sequence_defaults(args: argparse.Namespace) -> None:
-    """Fill the table options a labelled-sequence command left unset."""
+def _sequence_defaults(args: argparse.Namespace, task: str | None = None) -> None:
+    """Fill the table options a labelled-sequence (or, for ``task="text"``, a text)
+    command left unset."""
     from gru_search.cli_forecasting import columns
 
+    if task == "text":
+        if args.series is not None or args.time is not None:
+            raise CommandError("--series and --time describe sequences; texts take --text")
+        args.text = args.text or TEXT_COLUMNS[0]
+        args.target = args.target or TEXT_COLUMNS[1]
+        if getattr(args, "data", None) is None:
+            raise CommandError(
+                "--task text needs --data: a .csv/.parquet table with a text column (--text, "
+                "default text) and a label column (--target, default label)"
+            )
+        return
+    if getattr(args, "text", None) is not None:
+        raise CommandError("--text belongs to --task text")
     args.series, args.time, args.target = columns(args, SEQUENCE_COLUMNS)
     if getattr(args, "data", None) is None and args.command in ("run", "fit"):
         args.data = DEFAULT_DATA
 
 
-def _dataset(args: argparse.Namespace):
+def _dataset(args: argparse.Namespace, *, require_target: bool = True):
     from gru_search.datasets import load_data
 
     return load_data(
-        args.data, series=args.series, time=args.time, target=args.target, split=args.split
+        args.data,
+        series=args.series,
+        time=args.time,
+        target=args.target,
+        split=args.split,
+        require_target=require_target,
+        text=getattr(args, "text", None),
     )
 
 
 def _estimator(task: str, random_state: int | None = None):
-    from gru_search import GRUClassifier, GRURegressor
+    from gru_search import GRUClassifier, GRURegressor, GRUTextClassifier
 
-    cls = GRUClassifier if task == "classification" else GRURegressor
-    return cls(random_state=random_state)
+    classes = {"classification": GRUClassifier, "text": GRUTextClassifier}
+    return classes.get(task, GRURegressor)(random_state=random_state)
 
 
 # -- run -----------------------------------------------------------------------------------
@@ -75,13 +97,16 @@ def _data_spec(args: argparse.Namespace) -> dict[str, Any]:
     spec = args.data
     if not spec.startswith("aeon:"):
         spec = str(Path(spec).resolve())
-    return {
+    data = {
         "spec": spec,
         "series": args.series,
         "time": args.time,
         "target": args.target,
         "split": args.split,
     }
+    if getattr(args, "text", None) is not None:
+        data["text"] = args.text
+    return data
 
 
 def _gpu_ids(value: str | None) -> list[str]:
@@ -180,12 +205,20 @@ def _run(args: argparse.Namespace) -> int:
     for option, value in _forecasting_options(args).items():
         if value is not None:
             raise CommandError(f"{option} belongs to --task forecasting (got --task {args.task})")
-    _sequence_defaults(args)
-    space = load_space(args.space or "default")  # fail on a bad space before loading data
-    if space.task != "sequences":
+    _sequence_defaults(args, args.task)
+    text = args.task == "text"
+    # fail on a bad space before loading data
+    space = load_space(args.space or ("text" if text else "default"))
+    if space.task == "forecasting":
         raise CommandError(
             f"--space {args.space} is a forecasting space; use it with --task forecasting "
             "--horizon H"
+        )
+    if (space.task == "text") != text:
+        kind = "texts" if space.task == "text" else "sequences"
+        needed = "a `task: text` space (e.g. --space text)" if text else "a space for sequences"
+        raise CommandError(
+            f"--space {args.space} is a space for {kind}; --task {args.task} needs {needed}"
         )
     gpus = _gpu_ids(args.gpus)
     workers = len(gpus) if gpus else args.workers
@@ -299,9 +332,15 @@ def _run(args: argparse.Namespace) -> int:
     if data.X_test is not None:
         exported = load(model_dir)  # score what the user gets, after the round trip
         score = exported.score(data.X_test, data.y_test)
-        label = "accuracy" if args.task == "classification" else "R^2"
+        label = "R^2" if args.task == "regression" else "accuracy"
         summary["test_" + label] = score
         print(f"test {label} of the exported model: {score:.4f}")
+        if text:  # classes of texts are often unbalanced: macro-F1 too
+            from sklearn.metrics import f1_score
+
+            macro_f1 = f1_score(data.y_test, exported.predict(data.X_test), average="macro")
+            summary["test_f1_macro"] = macro_f1
+            print(f"test macro-F1 of the exported model: {macro_f1:.4f}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(f"report: {', '.join(f.name for f in files)}, summary.json")
     print(f"watch or revisit it: gru-search dashboard --storage {redact(storage)}")
@@ -475,7 +514,7 @@ def _export(args: argparse.Namespace) -> int:
             f"study {args.study!r} is a {spec['task']} study: --data is required (the data "
             "to refit on, e.g. the one `gru-search run` searched)"
         )
-    _sequence_defaults(args)
+    _sequence_defaults(args, spec["task"])
     params = refit_params(space, trial)
     data = _dataset(args)
     estimator = _estimator(spec["task"], args.random_state).set_params(**params)
@@ -494,8 +533,7 @@ def _predict(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from gru_search import GRUClassifier, GRUForecaster, load
-    from gru_search.datasets import load_data
+    from gru_search import GRUClassifier, GRUForecaster, GRUTextClassifier, load
 
     output = Path(args.output)
     _check_output(output, args, force=args.force)
@@ -510,15 +548,8 @@ def _predict(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--data is required: the sequences for {type(model).__name__} to predict"
         )
-    _sequence_defaults(args)
-    data = load_data(
-        args.data,
-        series=args.series,
-        time=args.time,
-        target=args.target,
-        split=args.split,
-        require_target=False,
-    )
+    _sequence_defaults(args, "text" if isinstance(model, GRUTextClassifier) else None)
+    data = _dataset(args, require_target=False)
     use_test = data.X_test is not None
     X = data.X_test if use_test else data.X_train
     y = data.y_test if use_test else data.y_train
@@ -698,9 +729,14 @@ def _add_data_arguments(
         "--time", default=None, help="time column to sort by (default time; forecasting ds)"
     )
     table.add_argument(
-        "--target", default=None, help="label/target column (default target; forecasting y)"
+        "--target",
+        default=None,
+        help="label/target column (default target; forecasting y; text label)",
     )
     table.add_argument("--split", default=None, help="column holding train/test per series")
+    table.add_argument(
+        "--text", default=None, help="--task text: the column of texts (default text)"
+    )
 
 
 def _add_future_argument(parser: Any) -> None:
@@ -801,7 +837,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(run, "aeon:GunPoint; aeon:airline with --task forecasting")
     run.add_argument(
         "--task",
-        choices=("classification", "regression", "forecasting"),
+        choices=("classification", "regression", "forecasting", "text"),
         default="classification",
     )
     run.add_argument(
@@ -931,7 +967,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument(
         "--task",
-        choices=("classification", "regression"),
+        choices=("classification", "regression", "text"),
         default=None,
         help="refuse to join unless the study has this task",
     )

@@ -33,6 +33,9 @@ class Dataset:
 
     def describe(self) -> str:
         def shape(X: Any) -> str:
+            if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
+                words = [len(str(text).split()) for text in X]
+                return f"{len(X)} texts of {min(words)}-{max(words)} words"
             if isinstance(X, list):
                 lengths = [len(s) for s in X]
                 return f"{len(X)} sequences of {min(lengths)}-{max(lengths)} steps"
@@ -211,6 +214,53 @@ def _split_table(
     return Dataset(path.stem, X_train, y_train, X_test, y_test, ids_train, ids_test)
 
 
+def load_texts(
+    path: Path,
+    *,
+    text: str,
+    target: str,
+    split: str | None,
+    require_target: bool = True,
+) -> Dataset:
+    """A ``.csv`` or ``.parquet`` table of one text and one label per row.
+
+    With ``split``, that column's values ``train``/``test`` divide the rows; rows whose
+    label is missing are refused by row number (a label is what is learned).
+    """
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as error:  # pandas raises many types for unreadable files
+        raise DataError(f"{path}: cannot read the table: {error}") from None
+    if text not in frame.columns:
+        raise DataError(
+            f"{path} has no text column {text!r}; it has {list(frame.columns)}. Name it with --text"
+        )
+    labelled = target in frame.columns
+    if require_target and not labelled:
+        raise DataError(
+            f"{path} has no label column {target!r}; it has {list(frame.columns)}. Name it "
+            "with --target (and the text column with --text)"
+        )
+    if labelled and frame[target].isna().any():
+        row = int(np.flatnonzero(frame[target].isna().to_numpy())[0])
+        raise DataError(f"{path}: row {row} has no {target!r} label; drop or label it first")
+    parts = {"train": frame}
+    if split is not None:
+        if split not in frame.columns:
+            raise DataError(f"{path}: split column {split!r} not found in {list(frame.columns)}")
+        parts = {part: frame[frame[split] == part] for part in ("train", "test")}
+        if parts["train"].empty:
+            raise DataError(f"{path}: no rows with {split} == 'train'")
+
+    def columns(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        texts = rows[text].to_numpy(dtype=object)
+        return texts, rows[target].to_numpy() if labelled else None
+
+    X_train, y_train = columns(parts["train"])
+    X_test, y_test = columns(parts["test"]) if len(parts.get("test", ())) else (None, None)
+    return Dataset(path.stem, X_train, y_train, X_test, y_test)
+
+
 def load_data(
     spec: str,
     *,
@@ -219,11 +269,26 @@ def load_data(
     target: str = "target",
     split: str | None = None,
     require_target: bool = True,
+    text: str | None = None,
 ) -> Dataset:
     """Load ``aeon:NAME``, ``FILE.npz``, ``FILE.csv`` or ``FILE.parquet``.
 
-    ``require_target=False`` (predicting) accepts data without labels or targets.
+    ``require_target=False`` (predicting) accepts data without labels or targets. With
+    ``text``, a table holds one text (that column) and one label per row instead of
+    sequences.
     """
+    if text is not None:
+        path = Path(spec)
+        if path.suffix not in (".csv", ".parquet") or spec.startswith("aeon:"):
+            raise DataError(
+                f"--data {spec!r}: texts come in a .csv or .parquet table (a text column and "
+                "a label column)"
+            )
+        if not path.is_file():
+            raise DataError(f"--data {spec!r}: no such file")
+        return load_texts(
+            path, text=text, target=target, split=split, require_target=require_target
+        )
     if spec.startswith("aeon:"):
         name = spec.partition(":")[2]
         if not name:

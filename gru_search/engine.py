@@ -293,7 +293,13 @@ def prepare(settings: SearchSettings, X: Any, y: Any) -> SearchSetup:
         space=space,
         objective=objective,
         splits=validation_splits(settings, X, y, split_seed),
-        task="classification" if is_classifier(settings.estimator) else "regression",
+        task=(
+            "text"
+            if reads_text
+            else "classification"
+            if is_classifier(settings.estimator)
+            else "regression"
+        ),
         sampler_seed=sampler_seed,
         trial_seed=trial_seed,
         finalist_seed=finalist_seed,

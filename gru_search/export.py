@@ -231,8 +231,11 @@ def _fitted_state(estimator: Any) -> dict[str, Any]:
     if hasattr(estimator, "feature_names_in_"):
         state["feature_names_in"] = list(estimator.feature_names_in_)
     if isinstance(estimator, GRUClassifier):
-        state["classes"] = _jsonable(estimator.classes_)
-        state["classes_dtype"] = estimator.classes_.dtype.str
+        classes = estimator.classes_
+        if classes.dtype == object and all(isinstance(c, str) for c in classes):
+            classes = classes.astype(str)  # string labels of an object array (a CSV column)
+        state["classes"] = _jsonable(classes)
+        state["classes_dtype"] = classes.dtype.str
     else:
         state["n_outputs"] = estimator.n_outputs_
         state.update(estimator.target_scaler_.to_dict())
