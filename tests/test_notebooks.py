@@ -16,6 +16,7 @@ def test_the_notebooks_exist():
         "quickstart.ipynb",
         "gate_variants.ipynb",
         "forecasting.ipynb",
+        "text.ipynb",
     }
 
 
