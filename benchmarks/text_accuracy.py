@@ -133,9 +133,14 @@ def main(argv: list[str] | None = None) -> None:
     print(pd.DataFrame(rows).to_string(index=False), flush=True)
     if not args.skip_gru:
         rows.append(gru_search(X_train, y_train, X_test, y_test, args))
-    table = pd.DataFrame(rows)
     print()
-    print(table.to_markdown(index=False, floatfmt=".4f"))
+    print("| model | accuracy | macro-F1 | seconds |")
+    print("|---|---:|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row['model']} | {row['accuracy']:.4f} | {row['macro_F1']:.4f} | "
+            f"{row['seconds']:.0f} |"
+        )
 
 
 if __name__ == "__main__":
