@@ -1013,7 +1013,7 @@ class GRUForecaster(BaseEstimator):
                     series, self.windows_.input_size, f"input_size {self.windows_.input_size}"
                 )
             scaler = SeriesScaler.fit(series.values, self.scaling)
-        if self.windows_.horizon == self.horizon:
+        if self.strategy == "direct":
             outputs = self._direct_outputs(series, scaler, X_future)
         else:
             outputs = self._recursive_outputs(series, scaler)
