@@ -291,8 +291,10 @@ early_stopping, validation_fraction, patience, jit_compile, random_state, verbos
         -------
         self
         """
-        super().fit(X, y, sample_weight, callbacks=callbacks)
-        vectorizer = self.__dict__.pop("_vectorizer", None)
+        try:
+            super().fit(X, y, sample_weight, callbacks=callbacks)
+        finally:  # a failed fit leaves no Keras layer behind (it would not pickle)
+            vectorizer = self.__dict__.pop("_vectorizer", None)
         if vectorizer is not None:  # from now on the model reads the raw strings
             text = keras.Input((1,), dtype="string", name="text")
             self.model_ = keras.Model(
