@@ -264,13 +264,10 @@ def predict_forecasts(args: argparse.Namespace, model: Any, output: Path) -> int
             f"{args.model} reads future covariates {list(model.future_exog)}: pass --future "
             f"FILE with them at the next {model.horizon} time stamps of every series"
         )
-    if frame is not None and (id_col, time_col) != (model.id_col, model.time_col):
-        frame = frame.rename(columns={id_col: model.id_col, time_col: model.time_col})
-    if future is not None and (id_col, time_col) != (model.id_col, model.time_col):
-        future = future.rename(columns={id_col: model.id_col, time_col: model.time_col})
-    forecast = model.predict(frame, future)
-    if (id_col, time_col) != (model.id_col, model.time_col):
-        forecast = forecast.rename(columns={model.id_col: id_col, model.time_col: time_col})
+    # the user's column names in, the model's names inside, the user's names out
+    to_model = {id_col: model.id_col, time_col: model.time_col, target_col: model.target_col}
+    frame, future = (t if t is None else t.rename(columns=to_model) for t in (frame, future))
+    forecast = model.predict(frame, future).rename(columns={v: k for k, v in to_model.items()})
     forecast.to_csv(output, index=False)
     print(f"next {model.horizon} steps of {what} -> {output} ({len(forecast)} rows)")
     return 0
