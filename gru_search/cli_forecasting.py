@@ -70,7 +70,7 @@ def check_run_arguments(args: argparse.Namespace) -> None:
 def run_forecasting(args: argparse.Namespace) -> int:
     """``gru-search run --task forecasting``: search, export, forecast, report."""
     from gru_search import GRUForecastSearch, load_space, save
-    from gru_search.forecast_covariates import CovariateColumns, future_rows
+    from gru_search.forecast_covariates import CovariateColumns
     from gru_search.forecast_data import load_future, load_series
     from gru_search.forecasting import check_series
     from gru_search.report import plot_forecasts, write_report
@@ -109,11 +109,12 @@ def run_forecasting(args: argparse.Namespace) -> int:
             args.future, id_col=id_col, time_col=time_col, columns=covariates["future"]
         )
         # a future table that misses a series fails now, not after the search
-        future_rows(
+        future = aligned_future(
+            args.future,
             future,
             covariates["future"],
-            series.ids,
-            [series.future_times(i, args.horizon) for i in range(len(series))],
+            series,
+            args.horizon,
             id_col=id_col,
             time_col=time_col,
         )
@@ -236,11 +237,38 @@ def covariate_columns(args: argparse.Namespace) -> dict[str, list[str] | None]:
     return {"past": args.past_exog, "future": args.future_exog, "static": args.static_exog}
 
 
+def aligned_future(
+    path: str,
+    future: Any,
+    columns: list[str],
+    series: Any,
+    horizon: int,
+    *,
+    id_col: str,
+    time_col: str,
+) -> tuple[Any, ...]:
+    """``--future``'s covariates at every series' next ``horizon`` time stamps, in series
+    order (what ``GRUForecaster.predict`` takes as ``X_future``); errors name the file."""
+    from gru_search.forecast_covariates import future_rows
+
+    return future_rows(
+        future,
+        columns,
+        series.ids,
+        [series.future_times(i, horizon) for i in range(len(series))],
+        id_col=id_col,
+        time_col=time_col,
+        source=f"--future {path}",
+    )
+
+
 def predict_forecasts(args: argparse.Namespace, model: Any, output: Path) -> int:
     """``gru-search predict`` with an exported forecaster: the next ``horizon`` steps of
     the series stored in the export, or of the histories in ``--data`` (with ``--future``
     covariates when the forecaster reads them)."""
+    from gru_search.forecast_covariates import CovariateColumns
     from gru_search.forecast_data import load_future, load_series
+    from gru_search.forecasting import check_series
 
     if args.split is not None:
         raise CommandError("--split has no meaning for a forecaster")
@@ -266,8 +294,28 @@ def predict_forecasts(args: argparse.Namespace, model: Any, output: Path) -> int
         )
     # the user's column names in, the model's names inside, the user's names out
     to_model = {id_col: model.id_col, time_col: model.time_col, target_col: model.target_col}
-    frame, future = (t if t is None else t.rename(columns=to_model) for t in (frame, future))
-    forecast = model.predict(frame, future).rename(columns={v: k for k, v in to_model.items()})
+    series = model.series_
+    if frame is not None:
+        series = check_series(
+            frame.rename(columns=to_model),
+            id_col=model.id_col,
+            time_col=model.time_col,
+            target_col=model.target_col,
+            covariates=CovariateColumns.of(model.past_exog, model.future_exog, model.static_exog),
+        )
+    if future is not None:
+        future = aligned_future(
+            args.future,
+            future,
+            model.future_exog,
+            series,
+            model.horizon,
+            id_col=id_col,
+            time_col=time_col,
+        )
+    # no --data: predict() itself, so the stored series keep the training scaler
+    histories = None if frame is None else series
+    forecast = model.predict(histories, future).rename(columns={v: k for k, v in to_model.items()})
     forecast.to_csv(output, index=False)
     print(f"next {model.horizon} steps of {what} -> {output} ({len(forecast)} rows)")
     return 0

@@ -129,21 +129,23 @@ def future_rows(
     *,
     id_col: str,
     time_col: str,
+    source: str = "X_future",
 ) -> tuple[np.ndarray, ...]:
     """The future covariates at each series' forecast time stamps, ``(horizon, k)`` each.
 
     ``X_future`` is a long table (id, time and the future covariate columns); rows at
-    other time stamps or of other series are ignored.
+    other time stamps or of other series are ignored. ``source`` names it in errors (the
+    command line says ``--future FILE``).
     """
     if not isinstance(X_future, pd.DataFrame):
         raise ForecastDataError(
-            f"X_future must be a DataFrame with columns {id_col!r}, {time_col!r} and "
+            f"{source} must be a DataFrame with columns {id_col!r}, {time_col!r} and "
             f"{list(columns)}, got {type(X_future).__name__}"
         )
     absent = [c for c in (id_col, time_col, *columns) if c not in X_future.columns]
     if absent:
         raise ForecastDataError(
-            f"X_future has no column {absent[0]!r}; expected {id_col!r}, {time_col!r} and the "
+            f"{source} has no column {absent[0]!r}; expected {id_col!r}, {time_col!r} and the "
             f"future covariates {list(columns)}, got {list(X_future.columns)}"
         )
     groups = dict(tuple(X_future.groupby(id_col, sort=False)))
@@ -151,8 +153,8 @@ def future_rows(
     for name, times in zip(ids, future_times, strict=True):
         if name not in groups:
             raise ForecastDataError(
-                f"X_future has no rows for series {name!r}; expected its future covariates "
-                f"at the {len(times)} time stamps after its end, from {times[0]}"
+                f"{source} has no rows for series {name!r}; expected its future covariates "
+                f"at the {len(times)} time stamps after its end, from {_shown(times[0])}"
             )
         rows = groups[name]
         stamps = rows[time_col].to_numpy()
@@ -160,16 +162,25 @@ def future_rows(
             stamps = pd.to_datetime(stamps).to_numpy().astype("datetime64[ns]")
         position = pd.Index(stamps)
         if position.has_duplicates:
-            raise ForecastDataError(f"X_future has more than one row per time stamp of {name!r}")
+            raise ForecastDataError(f"{source} has more than one row per time stamp of {name!r}")
         absent_times = [t for t in times if t not in position]
         if absent_times:
             raise ForecastDataError(
-                f"X_future has no row for series {name!r} at {time_col} = {absent_times[0]}; "
+                f"{source} has no row for series {name!r} at {time_col} = "
+                f"{_shown(absent_times[0])}; "
                 f"expected rows at the {len(times)} time stamps after its end"
             )
         chosen = rows.iloc[position.get_indexer(times)]
         result.append(dynamic_values(chosen, columns, name, time_col))
     return tuple(result)
+
+
+def _shown(stamp: Any) -> str:
+    """A time stamp as a user wrote it: a date, a date and time, or an integer."""
+    if isinstance(stamp, np.datetime64):
+        stamp = pd.Timestamp(stamp)
+        return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
+    return str(stamp)
 
 
 @dataclass(frozen=True)
