@@ -192,6 +192,7 @@ def _wait_or_kill(process: subprocess.Popen) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from gru_search import GRUSearchCV, engine, load, load_space
+    from gru_search.dashboard_records import attach_artifacts
     from gru_search.engine import SearchSettings
     from gru_search.export import save_search
     from gru_search.report import write_report
@@ -303,7 +304,7 @@ def _run(args: argparse.Namespace) -> int:
     keep_previous_export(out / "model", search.best_trial_.number)
     model_dir = save_search(search, out / "model", overwrite=True)
     files = write_report(search.study_, out, search.scorer_.name)
-    release_connections(study)  # the rest reads files, not the storage
+    release_connections(study)  # until the artifacts, the rest reads files
     summary = {
         "study": study_name,
         "storage": redact(storage),
@@ -342,6 +343,14 @@ def _run(args: argparse.Namespace) -> int:
             summary["test_f1_macro"] = macro_f1
             print(f"test macro-F1 of the exported model: {macro_f1:.4f}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    attach_artifacts(
+        search.study_,
+        [*files, out / "summary.json"],
+        store_dir=out / "artifacts",
+        model_dir=model_dir,
+        trial_number=search.best_trial_.number,
+    )
+    release_connections(search.study_)
     print(f"report: {', '.join(f.name for f in files)}, summary.json")
     print(f"watch or revisit it: gru-search dashboard --storage {redact(storage)}")
     return 130 if search.interrupted_ else 0
@@ -388,11 +397,11 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
     from gru_search.datasets import load_data
     from gru_search.spaces import SearchSpace
     from gru_search.studies import (
-        STUDY_SPEC_KEY,
         make_pruner,
         make_sampler,
         quiet_optuna,
         spec_conflicts,
+        stored_spec,
     )
     from gru_search.workers import run_worker_loop, worker_id
 
@@ -404,7 +413,7 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
             f"no study {args.study!r} in {redact(args.storage)}; create it with "
             "gru-search run ... --storage URL --study-name NAME"
         ) from None
-    spec = study.user_attrs.get(STUDY_SPEC_KEY)
+    spec = stored_spec(study)
     if spec is None:
         raise CommandError(f"study {args.study!r} was not created by gru-search")
     if spec["task"] == "forecasting":
@@ -484,14 +493,14 @@ def _export(args: argparse.Namespace) -> int:
     from gru_search.finalists import selected_trial
     from gru_search.spaces import SearchSpace
     from gru_search.storage import make_storage
-    from gru_search.studies import STUDY_SPEC_KEY
+    from gru_search.studies import stored_spec
     from gru_search.trials import refit_params
 
     try:
         study = optuna.load_study(study_name=args.study, storage=make_storage(args.storage))
     except KeyError:
         raise CommandError(f"no study {args.study!r} in {redact(args.storage)}") from None
-    spec = study.user_attrs.get(STUDY_SPEC_KEY)
+    spec = stored_spec(study)
     if spec is None:
         raise CommandError(f"study {args.study!r} was not created by gru-search")
     if args.trial is None:
@@ -601,6 +610,7 @@ def _dashboard(args: argparse.Namespace) -> int:
         raise CommandError(
             "optuna-dashboard is not installed: pip install optuna-dashboard"
         ) from None
+    from gru_search.dashboard_records import ArtifactFolders, artifact_folders
     from gru_search.storage import make_storage, redact, sqlite_path
 
     storage = args.storage
@@ -622,11 +632,18 @@ def _dashboard(args: argparse.Namespace) -> int:
             flush=True,
         )
     opened = make_storage(storage)
+    folders = artifact_folders(opened)
     print(
-        f"optuna-dashboard on http://{args.host}:{args.port}/ for {redact(storage)} (Ctrl-C stops)",
+        f"optuna-dashboard on http://{args.host}:{args.port}/ for {redact(storage)} (Ctrl-C stops)"
+        + (f"; artifacts from {', '.join(map(str, folders))}" if folders else ""),
         flush=True,
     )
-    optuna_dashboard.run_server(opened, host=args.host, port=args.port)
+    optuna_dashboard.run_server(
+        opened,
+        host=args.host,
+        port=args.port,
+        artifact_store=ArtifactFolders(folders) if folders else None,
+    )
     return 0
 
 

@@ -70,6 +70,7 @@ def check_run_arguments(args: argparse.Namespace) -> None:
 def run_forecasting(args: argparse.Namespace) -> int:
     """``gru-search run --task forecasting``: search, export, forecast, report."""
     from gru_search import GRUForecastSearch, load_space, save
+    from gru_search.dashboard_records import attach_artifacts
     from gru_search.forecast_covariates import CovariateColumns
     from gru_search.forecast_data import load_future, load_series
     from gru_search.forecasting import check_series
@@ -209,6 +210,14 @@ def run_forecasting(args: argparse.Namespace) -> int:
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    attach_artifacts(
+        search.study_,
+        [*files, out / "forecast.png", out / "summary.json"],
+        store_dir=out / "artifacts",
+        model_dir=model_dir,
+        trial_number=search.best_trial_.number,
+    )
+    release_connections(search.study_)
     windows = "" if search.finalists_.empty else f" (mean over {len(search.windows_)} windows: "
     if windows:
         windows += f"{search.finalists_.iloc[0][f'mean_{search.metric_}']:.4f})"

@@ -37,10 +37,16 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.model_selection import check_cv, train_test_split
 from sklearn.utils import check_random_state
 
+from gru_search.dashboard_records import record_selection
 from gru_search.data import check_sequences
 from gru_search.estimators import check_targets, checked_sample_weight
 from gru_search.exceptions import SearchFailedError, SpaceError
-from gru_search.finalists import cross_validate_trial, finalist_splits, run_finalists
+from gru_search.finalists import (
+    FinalistScore,
+    cross_validate_trial,
+    finalist_splits,
+    run_finalists,
+)
 from gru_search.leaderboard import finalists_frame, leaderboard
 from gru_search.recycling import (
     ChildShare,
@@ -526,18 +532,19 @@ def select(
     *,
     interrupted: bool = False,
     log: Log,
-) -> tuple[optuna.trial.FrozenTrial, pd.DataFrame, float, bool]:
+) -> tuple[optuna.trial.FrozenTrial, list[FinalistScore], int, float, bool]:
     """The trial to refit: cross-validate the finalists of a hold-out study, or the best.
 
-    Returns the trial, the finalists' table, the seconds their cross-validation took and
-    whether Ctrl-C interrupted the search (before or during the finalists).
+    Returns the trial, the finalists' results (empty when none were cross-validated),
+    their fold count, the seconds their cross-validation took and whether Ctrl-C
+    interrupted the search (before or during the finalists).
     """
     wanted = n_finalists(settings, setup.space)
-    no_finalists = finalists_frame([], None, setup.objective.name)
+    no_finalists: list[FinalistScore] = []
     completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if len(setup.splits) > 1 or wanted < 2 or len(completed) < 2 or interrupted:
         # with cv, every trial is already judged on all the data
-        return best_trial(study), no_finalists, 0.0, interrupted
+        return best_trial(study), no_finalists, 0, 0.0, interrupted
     splits = finalist_splits(
         y,
         setup.space.training.finalist_folds,
@@ -568,10 +575,10 @@ def select(
         )
     except KeyboardInterrupt:
         log("[gru-search] interrupted: refitting the best hold-out trial instead")
-        return best_trial(study), no_finalists, 0.0, True
+        return best_trial(study), no_finalists, 0, 0.0, True
     seconds = time.perf_counter() - start
     log(f"[gru-search] picked trial {chosen.number} ({seconds:.0f}s of cross-validation)")
-    return chosen, finalists_frame(results, chosen.number, setup.objective.name), seconds, False
+    return chosen, results, len(splits), seconds, False
 
 
 def refit(
@@ -621,8 +628,16 @@ def conclude(
         )
     if not completed:
         raise SearchFailedError(all_failed_message(study))
-    chosen, finalists, finalist_time, interrupted = select(
+    chosen, finalists, folds, finalist_time, interrupted = select(
         settings, study, setup, X, y, sample_weight, interrupted=interrupted, log=log
+    )
+    record_selection(
+        study,
+        chosen,
+        setup.objective.name,
+        finalists,
+        folds=folds,
+        direction=setup.objective.direction,
     )
     outcome = SearchOutcome(
         study=study,
@@ -631,7 +646,7 @@ def conclude(
         best_trial=chosen,
         best_params=setup.space.to_estimator_params(chosen.params),
         leaderboard=leaderboard(study),
-        finalists=finalists,
+        finalists=finalists_frame(finalists, chosen.number, setup.objective.name),
         finalist_time=finalist_time,
         n_splits=len(setup.splits),
         n_trials=len(study.trials),

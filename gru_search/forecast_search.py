@@ -35,6 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
+from gru_search.dashboard_records import record_selection
 from gru_search.exceptions import SearchFailedError, SpaceError
 from gru_search.finalists import FinalistScore, pick, record, selected_trial
 from gru_search.forecast_covariates import CovariateColumns
@@ -520,6 +521,14 @@ class GRUForecastSearch(BaseEstimator):
             ([], best_trial(study)) if interrupted else self.run_finalists(study, setup)
         )
         chosen = selected_trial(study) if results else chosen
+        record_selection(
+            study,
+            chosen,
+            setup.metric,
+            results,
+            folds=len(setup.windows),
+            direction="minimize",
+        )
         self.study_ = study
         self.space_ = setup.space
         self.windows_ = setup.windows

@@ -29,6 +29,26 @@ PRUNERS = ("hyperband", "median", "successive_halving", "none")
 STUDY_SPEC_KEY = "gru_search_spec"
 
 
+def encode_spec(spec: dict[str, Any]) -> str:
+    """The spec as the JSON text stored on the study.
+
+    Text, not a dict: optuna-dashboard cuts an attribute that is not a string at 1,024
+    characters, which hides most of a real space; it shows strings whole.
+    """
+    return json.dumps(spec, indent=1, sort_keys=True, default=str)
+
+
+def stored_spec(study: optuna.Study) -> dict[str, Any] | None:
+    """The spec ``study`` was created with, or None for a study gru-search did not create.
+
+    Studies created before the spec was stored as text hold it as a dict.
+    """
+    stored = study.user_attrs.get(STUDY_SPEC_KEY)
+    if isinstance(stored, str):
+        return json.loads(stored)
+    return stored
+
+
 def make_sampler(sampler: str | optuna.samplers.BaseSampler, seed: int | None, parallel: bool):
     """Optuna sampler by name, with every TPE argument explicit (Optuna 5 changed defaults)."""
     if isinstance(sampler, optuna.samplers.BaseSampler):
@@ -146,14 +166,15 @@ def open_study(
         pruner=pruner,
         load_if_exists=True,
     )
-    stored = study.user_attrs.get(STUDY_SPEC_KEY)
+    stored = stored_spec(study)
     if stored is None:
         if study.direction.name.lower() != direction:
             raise StudyMismatchError(
                 f"study {study.study_name!r} {study.direction.name.lower()}s its objective, "
                 f"but this search would {direction} it"
             )
-        study.set_user_attr(STUDY_SPEC_KEY, spec)
+        study.set_user_attr(STUDY_SPEC_KEY, encode_spec(spec))
+        name_objective(study, spec.get("metric"))
     elif differing := spec_conflicts(stored, spec):
         raise StudyMismatchError(
             f"study {study.study_name!r} already exists with a different "
@@ -161,6 +182,15 @@ def open_study(
             "metric and data to resume it"
         )
     return study
+
+
+def name_objective(study: optuna.Study, metric: str | None) -> None:
+    """Name the study's objective so that the dashboard says "accuracy", not "Objective 0"."""
+    if metric is None:
+        return
+    with warnings.catch_warnings():  # set_metric_names is flagged experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([f"validation {metric}"])
 
 
 def spec_conflicts(stored: dict[str, Any], given: dict[str, Any]) -> list[str]:

@@ -135,3 +135,93 @@ def test_dashboard_serves_a_study_while_a_run_writes_it(tmp_path):
     assert "database is locked" not in log
     assert "database is locked" not in stderr
     assert dashboard.returncode is not None
+
+
+def _attr(entries: list[dict], key: str) -> str:
+    return next(entry["value"] for entry in entries if entry["key"] == key)
+
+
+@pytest.mark.slow
+def test_dashboard_best_of_the_finalists_is_the_exported_trial(tmp_path):
+    """What optuna-dashboard shows agrees with what `gru-search run` exported."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 60)
+    X = np.linspace(-1, 1, 10)[None, :] * (2 * y[:, None] - 1) + 0.8 * rng.normal(size=(60, 10))
+    data = tmp_path / "toy.npz"
+    np.savez(data, X_train=X, y_train=y)
+    space = tmp_path / "dash.yaml"
+    finalists = {**SPACE, "training": {**SPACE["training"], "epochs": 4, "finalists": 3}}
+    finalists["training"]["finalist_folds"] = 2
+    space.write_text(yaml.safe_dump(finalists))
+    out = tmp_path / "out"
+    cli = [sys.executable, "-m", "gru_search.cli"]
+    run = subprocess.run(
+        [
+            *cli,
+            "run",
+            "--data",
+            str(data),
+            "--space",
+            str(space),
+            "--trials",
+            "5",
+            "--study-name",
+            "agree",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--random-state",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    exported = summary["best_trial"]
+    assert len(summary["finalists"]) == 3, "the test needs a run with finalists"
+
+    port = free_port()
+    dashboard = subprocess.Popen(
+        [*cli, "dashboard", "--out", str(out), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        summaries = wait_for(
+            lambda: get_json(f"{base}/api/studies")["study_summaries"],
+            time.monotonic() + 120,
+            "the dashboard",
+            [dashboard],
+        )
+        ids = {s["study_name"]: s["study_id"] for s in summaries}
+        assert set(ids) == {"agree", "agree:finalists"}
+        study = get_json(f"{base}/api/studies/{ids['agree']}")
+        companion = get_json(f"{base}/api/studies/{ids['agree:finalists']}")
+        # the finalists' study: its best trial is the exported one
+        best = companion["best_trials"][0]
+        assert int(_attr(best["user_attrs"], "search_trial")) == exported
+        assert len(companion["trials"]) == 3
+        # the search study names its objective, marks the pick and explains it
+        assert study["objective_names"] == ["validation accuracy"]
+        assert int(_attr(study["user_attrs"], "gru_search_selected_trial")) == exported
+        assert f"trial {exported}" in study["note"]["body"]
+        notes = {t["number"]: t["note"]["body"] for t in study["trials"]}
+        assert "Picked" in notes[exported]
+        assert not any("Picked" in body for number, body in notes.items() if number != exported)
+        # the whole spec, not cut at 1,024 characters
+        spec = json.loads(_attr(study["user_attrs"], "gru_search_spec"))
+        assert spec["space"]["training"]["finalists"] == 3
+        # the exported model and the report, served as artifacts
+        names = {a["filename"]: a["artifact_id"] for a in study["artifacts"]}
+        assert {f"model-trial-{exported}.zip", "leaderboard.csv", "summary.json"} <= set(names)
+        with urllib.request.urlopen(
+            f"{base}/artifacts/{ids['agree']}/{names['summary.json']}", timeout=10
+        ) as response:
+            assert json.loads(response.read())["best_trial"] == exported
+    finally:
+        dashboard.terminate()
+        dashboard.communicate(timeout=30)
