@@ -18,7 +18,7 @@ import numpy as np
 import optuna
 import pytest
 import yaml
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gru_search.lifeline import EXIT_GRACE_SECONDS
 
@@ -76,7 +76,8 @@ def _running_trial_pid(storage: str) -> int | None:
     try:  # read only: never create tables while the search does
         reader = optuna.storages.RDBStorage(storage, skip_table_creation=True)
         study = optuna.load_study(study_name="long", storage=reader)
-    except (KeyError, OperationalError, optuna.exceptions.StorageInternalError):
+    except (KeyError, OperationalError, IntegrityError, optuna.exceptions.StorageInternalError):
+        # IntegrityError: opening a storage records its schema version, racing the search
         return None  # the search has not created its study yet
     for trial in study.get_trials(deepcopy=False):
         worker = trial.user_attrs.get("worker")
