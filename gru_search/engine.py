@@ -48,6 +48,7 @@ from gru_search.finalists import (
     run_finalists,
 )
 from gru_search.leaderboard import finalists_frame, leaderboard
+from gru_search.progress import StudyProgress
 from gru_search.recycling import (
     ChildShare,
     ChildTask,
@@ -464,6 +465,8 @@ def run_child_share(task: ChildTask, share: ChildShare) -> None:
             sampler=make_sampler(settings.sampler, share.sampler_seed, parallel=False),
             pruner=make_pruner(settings.pruner, training.pruning_warmup, training.epochs),
         )
+        # the parent prints queued lines above its progress bar
+        log = make_log(settings) if share.messages is None else share.messages.put
         # on Ctrl-C Optuna marks the running trial FAIL; the parent decides what is next
         with contextlib.suppress(KeyboardInterrupt):
             study.optimize(
@@ -472,7 +475,7 @@ def run_child_share(task: ChildTask, share: ChildShare) -> None:
                 timeout=share.timeout,
                 catch=(Exception,),
                 callbacks=[
-                    trial_logger(settings, setup.objective, make_log(settings)),
+                    trial_logger(settings, setup.objective, log),
                     StopWhenHopeless(),
                     *search.callbacks,
                 ],
@@ -508,16 +511,26 @@ def optimize_in_children(
         study_name=study.study_name,
         payload=_ChildSearch(child_settings, setup, X, y, sample_weight, list(callbacks)),
     )
-    interrupted = run_in_children(
-        study,
-        task,
-        n_trials=trials_to_run(settings),
-        timeout=settings.timeout,
-        trials_per_process=per_process,
-        base_seed=session_seed(setup.sampler_seed, study),
-        log=log,
-        hopeless=hopeless_reason,
+    progress = (
+        StudyProgress(study, trials_to_run(settings), settings.timeout, setup.objective.name)
+        if settings.progress_bar
+        else None
     )
+    try:
+        interrupted = run_in_children(
+            study,
+            task,
+            n_trials=trials_to_run(settings),
+            timeout=settings.timeout,
+            trials_per_process=per_process,
+            base_seed=session_seed(setup.sampler_seed, study),
+            log=log,  # above the bar: make_log writes through tqdm when there is one
+            hopeless=hopeless_reason,
+            while_waiting=None if progress is None else progress.refresh,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
     log_if_hopeless(study, log)
     return interrupted
 

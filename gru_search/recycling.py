@@ -35,6 +35,8 @@ from gru_search.lifeline import EXIT_GRACE_SECONDS, exit_with_parent, terminate_
 
 #: Seconds a child has to stop on its own after the parent's Ctrl-C before it is told to.
 _CTRL_C_SECONDS = 2.0
+#: Seconds between progress refreshes while a child runs.
+WAIT_POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,16 @@ class ChildTask:
 
 @dataclass(frozen=True)
 class ChildShare:
-    """One child's part: trials, seconds and sampler seed."""
+    """One child's part: trials, seconds and sampler seed.
+
+    ``messages``, when set, is a queue for the child's log lines: the parent prints them
+    above its progress bar instead of the child writing through it.
+    """
 
     n_trials: int
     timeout: float | None
     sampler_seed: int
+    messages: Any = None
 
 
 def main_module_problem() -> str | None:
@@ -144,6 +151,30 @@ def _describe_exit(code: int | None) -> str:
     return f"exited with status {code}"
 
 
+def _relay(messages: Any, log: Callable[[str], None]) -> None:
+    """Print the log lines children queued (none without a queue)."""
+    while messages is not None and not messages.empty():
+        log(messages.get())
+
+
+def _wait_for(
+    child: Any,
+    messages: Any,
+    log: Callable[[str], None],
+    while_waiting: Callable[[], None] | None,
+) -> None:
+    """Join ``child``; meanwhile relay its log lines and call ``while_waiting``."""
+    if while_waiting is None:
+        child.join()
+        return
+    while child.is_alive():
+        # a child blocks on a full queue: drain it while waiting, never only after
+        child.join(WAIT_POLL_SECONDS)
+        _relay(messages, log)
+        while_waiting()
+    _relay(messages, log)
+
+
 def _write_task(task: ChildTask, path: Path) -> None:
     try:
         with open(path, "wb") as handle:
@@ -166,6 +197,7 @@ def optimize_in_children(
     base_seed: int,
     log: Callable[[str], None],
     hopeless: Callable[[optuna.Study], str | None],
+    while_waiting: Callable[[], None] | None = None,
 ) -> bool:
     """Run ``n_trials`` (or until ``timeout``) in successive children; True if interrupted.
 
@@ -175,7 +207,9 @@ def optimize_in_children(
     :class:`~gru_search.exceptions.TrialProcessError` that says why; ``hopeless(study)``
     returning a reason stops the search before another child starts. Ctrl-C or SIGTERM
     stops the running child (it fails its trial) and returns True; no child outlives
-    this function.
+    this function. With ``while_waiting`` (a progress bar's refresh), it is called about
+    every second while a child runs, and the children's log lines come back through a
+    queue to ``log``.
     """
     if problem := main_module_problem():
         raise TrialProcessError(
@@ -186,6 +220,7 @@ def optimize_in_children(
     deadline = None if timeout is None else time.monotonic() + timeout
     remaining = n_trials
     index = 0
+    messages = context.SimpleQueue() if while_waiting is not None else None
     with tempfile.TemporaryDirectory(prefix="gru-search-trials-") as folder:
         task_path = Path(folder) / "task.pickle"
         _write_task(task, task_path)
@@ -200,7 +235,7 @@ def optimize_in_children(
                 target=_child_main,
                 args=(
                     str(task_path),
-                    ChildShare(share, left, base_seed + index),
+                    ChildShare(share, left, base_seed + index, messages),
                     os.getpid(),
                     str(error_path),
                 ),
@@ -209,9 +244,10 @@ def optimize_in_children(
             try:
                 with terminate_as_interrupt():
                     child.start()
-                    child.join()
+                    _wait_for(child, messages, log, while_waiting)
             except KeyboardInterrupt:
                 _stop(child)
+                _relay(messages, log)
                 _fail_orphans(study)
                 return True
             if child.exitcode != 0:
