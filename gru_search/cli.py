@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gru_search.accelerators import warn_if_gpu_unused
 from gru_search.exceptions import CommandError, GRUSearchError
 from gru_search.lifeline import PARENT_PID_VARIABLE, terminate_as_interrupt
 from gru_search.run_folder import (
@@ -127,10 +128,35 @@ def _gpu_ids(value: str | None) -> list[str]:
     return ids
 
 
+#: Environment that keeps one process from reserving a whole card at start (TensorFlow
+#: and JAX both pre-allocate most of its memory by default), so K processes can share it.
+GPU_SHARING_ENVIRONMENT = {
+    "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+    "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+}
+
+
+def gpu_assignments(gpus: list[str], trials_per_gpu: int) -> list[str]:
+    """The card of each worker: ``trials_per_gpu`` workers per card, cards taken in turn."""
+    return [gpu for _ in range(trials_per_gpu) for gpu in gpus]
+
+
+def _use_one_gpu(gpu: str) -> None:
+    """Make this process (and the trial processes it starts) train on card ``gpu``."""
+    # read when CUDA starts, which is later than TensorFlow's import
+    os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+    for name, value in GPU_SHARING_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
 def _spawn_workers(
     args: argparse.Namespace, study_name: str, storage: str, count: int, gpus: list[str]
 ) -> list[int]:
-    """Start ``count`` local ``gru-search worker`` processes; wait; return their exit codes."""
+    """Start ``count`` local ``gru-search worker`` processes; wait; return their exit codes.
+
+    ``gpus`` (one entry per worker, from :func:`gpu_assignments`) sets each worker's
+    ``CUDA_VISIBLE_DEVICES``.
+    """
     threads = max(1, (os.cpu_count() or 1) // count)
     processes = []
     for index in range(count):
@@ -142,7 +168,8 @@ def _spawn_workers(
         )
         env[PARENT_PID_VARIABLE] = str(os.getpid())
         if gpus:
-            env["CUDA_VISIBLE_DEVICES"] = gpus[index]  # one card per worker, never shared
+            env["CUDA_VISIBLE_DEVICES"] = gpus[index]
+            env.update({k: env.get(k, v) for k, v in GPU_SHARING_ENVIRONMENT.items()})
         command = [
             sys.executable,
             "-m",
@@ -164,7 +191,7 @@ def _spawn_workers(
         processes.append(subprocess.Popen(command, env=env))
     print(
         f"started {count} workers ({threads} CPU threads each"
-        + (f", GPUs {','.join(gpus)}" if gpus else "")
+        + (f", on GPUs {','.join(gpus)}" if gpus else "")
         + ")",
         flush=True,
     )
@@ -199,6 +226,17 @@ def _run(args: argparse.Namespace) -> int:
     from gru_search.storage import is_sqlite, release_connections
     from gru_search.studies import quiet_optuna
 
+    if args.trials_per_gpu > 1 and not args.gpus:
+        raise CommandError("--trials-per-gpu needs --gpus (e.g. --gpus auto)")
+    gpus = gpu_assignments(_gpu_ids(args.gpus), args.trials_per_gpu)
+    if args.task == "forecasting" and len(gpus) > 1:
+        raise CommandError(
+            "--task forecasting runs its trials in this process: give it one GPU "
+            f"(--gpus {gpus[0]}), not {len(gpus)} workers"
+        )
+    if len(gpus) == 1:
+        _use_one_gpu(gpus[0])  # one worker: this process and its trial processes
+    warn_if_gpu_unused()  # the workers inherit that it was checked
     if args.task == "forecasting":
         from gru_search.cli_forecasting import run_forecasting
 
@@ -221,7 +259,6 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--space {args.space} is a space for {kind}; --task {args.task} needs {needed}"
         )
-    gpus = _gpu_ids(args.gpus)
     workers = len(gpus) if gpus else args.workers
     uses_sqlite = args.storage is None or is_sqlite(args.storage)
     if workers > 1 and uses_sqlite:
@@ -907,7 +944,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="local worker processes on one study (more than 1 needs PostgreSQL)",
     )
     run.add_argument(
-        "--gpus", default=None, help="'auto' or 0,1,...: one worker per GPU (CUDA_VISIBLE_DEVICES)"
+        "--gpus",
+        default=None,
+        help="'auto' or 0,1,...: train on these NVIDIA GPUs, one worker each "
+        "(CUDA_VISIBLE_DEVICES; memory grows as needed instead of being reserved)",
+    )
+    run.add_argument(
+        "--trials-per-gpu",
+        type=_positive_int,
+        default=1,
+        help="with --gpus: this many concurrent trial workers per card (small GRUs leave a "
+        "card mostly idle; more than one worker in all needs PostgreSQL)",
     )
     _add_heartbeat_arguments(run)
     forecasting = run.add_argument_group("forecasting (--task forecasting)")
@@ -1058,6 +1105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM stops a search as Ctrl-C does (trial processes stopped, trials failed
     # cleanly); a worker has its own handlers, a dashboard server just ends
     stops_cleanly = args.command in ("run", "export", "fit", "predict")
+    if args.command in ("worker", "export", "fit"):
+        warn_if_gpu_unused()  # `run` checks once it has chosen its cards
     try:
         with terminate_as_interrupt() if stops_cleanly else contextlib.nullcontext():
             return args.handler(args)

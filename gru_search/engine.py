@@ -37,6 +37,7 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.model_selection import check_cv, train_test_split
 from sklearn.utils import check_random_state
 
+from gru_search.accelerators import warn_if_gpu_unused
 from gru_search.dashboard_records import record_selection
 from gru_search.data import check_sequences
 from gru_search.estimators import check_targets, checked_sample_weight
@@ -688,6 +689,7 @@ def run_search(
     comes back into memory before the end.
     """
     log = log or make_log(settings)
+    warn_if_gpu_unused()
     setup = prepare(settings, X, y)
     if sample_weight is not None:
         checked_sample_weight(sample_weight, len(X))

@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from gru_search.accelerators import training_device
 from gru_search.cells import VARIANTS
 from gru_search.data import (
     SCALINGS,
@@ -382,6 +383,7 @@ class _BaseGRU(BaseEstimator):
 
             self.preprocessor_ = self._fit_preprocessor(batch)
             self.model_ = self._build_model(config, n_outputs)
+            self.device_ = training_device()
 
             callbacks = [timer := _EpochTimer(), *(callbacks or [])]
             if self.lr_patience:
@@ -557,7 +559,9 @@ _SHARED_ATTRIBUTES = """
     history_ : dict of str to list of float
         Per-epoch metrics as Keras recorded them.
     epoch_seconds_ : list of float
-        Wall-clock seconds of every epoch.
+        Wall-clock seconds of every epoch (the first includes compiling the model).
+    device_ : str
+        ``"GPU"`` or ``"CPU"``: where the Keras backend trained the model.
     n_iter_ : int
         Epochs run.
     best_epoch_ : int

@@ -224,6 +224,7 @@ def _fitted_state(estimator: Any) -> dict[str, Any]:
         "n_iter": estimator.n_iter_,
         "best_epoch": estimator.best_epoch_,
         "epoch_seconds": list(estimator.epoch_seconds_),
+        "device": getattr(estimator, "device_", "unknown"),
         "history": estimator.history_,
     }
     if not isinstance(estimator, GRUTextClassifier):  # texts have no features
@@ -379,6 +380,7 @@ def _restore(estimator: Any, state: dict[str, Any]) -> None:
     estimator.n_iter_ = checked_count(state["n_iter"], "n_iter", 0)
     estimator.best_epoch_ = checked_count(state["best_epoch"], "best_epoch", 0)
     estimator.epoch_seconds_ = [float(v) for v in state["epoch_seconds"]]
+    estimator.device_ = str(state.get("device", "unknown"))  # older exports did not say
     estimator.history_ = {
         str(key): [float(v) for v in values] for key, values in dict(state["history"]).items()
     }

@@ -35,6 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
+from gru_search.accelerators import warn_if_gpu_unused
 from gru_search.dashboard_records import record_selection
 from gru_search.exceptions import SearchFailedError, SpaceError
 from gru_search.finalists import FinalistScore, pick, record, selected_trial
@@ -386,6 +387,7 @@ class GRUForecastSearch(BaseEstimator):
         scorer = WindowScorer(forecaster, window, setup.metric, trial)
         forecaster.fit(window.history, callbacks=[scorer])
         trial.set_user_attr("n_params", int(forecaster.model_.count_params()))
+        trial.set_user_attr("device", forecaster.device_)
         trial.set_user_attr("input_size", forecaster.windows_.input_size)
         trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
         trial.set_user_attr(
@@ -478,6 +480,7 @@ class GRUForecastSearch(BaseEstimator):
         -------
         self
         """
+        warn_if_gpu_unused()
         return self.search(self.prepare(X), extra_spec)
 
     def search(

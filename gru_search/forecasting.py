@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from gru_search.accelerators import training_device
 from gru_search.cells import VARIANTS
 from gru_search.exceptions import ForecastDataError
 from gru_search.feeding import fit_arguments
@@ -724,6 +725,8 @@ class GRUForecaster(BaseEstimator):
     quantiles_ : tuple of float
         The quantile levels, sorted (empty without ``quantiles``).
     history_ : dict of str to list of float
+    device_ : str
+        ``"GPU"`` or ``"CPU"``: where the Keras backend trained the model.
     n_series_ : int
     season_length_ : int
         ``season_length`` as resolved.
@@ -980,6 +983,7 @@ class GRUForecaster(BaseEstimator):
             histories.append(history.history)
         if len(members) > 1:
             self.model_ = _averaged(members, windows.model_input_shape)
+        self.device_ = training_device()
         self.history_ = {
             key: np.mean([h[key] for h in histories], axis=0).tolist() for key in histories[0]
         }
@@ -1077,6 +1081,7 @@ class GRUForecaster(BaseEstimator):
             "covariate_scaler": self.covariate_scaler_.to_dict(),
             "series": self.series_.to_dict(self.windows_.input_size),
             "history": self.history_,
+            "device": getattr(self, "device_", "unknown"),
         }
 
     def restore_fitted_state(self, state: dict[str, Any], model: Any) -> GRUForecaster:
@@ -1120,6 +1125,7 @@ class GRUForecaster(BaseEstimator):
         self.history_ = {
             str(k): [float(v) for v in values] for k, values in dict(state["history"]).items()
         }
+        self.device_ = str(state.get("device", "unknown"))  # older exports did not say
         self.model_ = model
         return self
 

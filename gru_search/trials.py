@@ -263,6 +263,9 @@ def run_trial(
                 raise_if_stop_requested()  # between storage calls: safe to unwind here
                 if fold == 0:
                     trial.set_user_attr("n_params", int(candidate.model_.count_params()))
+                    trial.set_user_attr("device", candidate.device_)
+                    if visible := os.environ.get("CUDA_VISIBLE_DEVICES"):
+                        trial.set_user_attr("cuda_visible_devices", visible)
                     epoch_seconds = [round(s, 4) for s in candidate.epoch_seconds_]
                     trial.set_user_attr("epoch_seconds", epoch_seconds)
                     trial.set_user_attr("mean_epoch_seconds", float(np.mean(epoch_seconds)))
