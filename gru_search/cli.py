@@ -28,6 +28,7 @@ from gru_search.run_folder import (
     prepare_run_folder,
     print_leaderboard,
     redact,
+    run_provenance,
     sqlite_url,
 )
 
@@ -85,11 +86,50 @@ def _dataset(args: argparse.Namespace, *, require_target: bool = True):
     )
 
 
-def _estimator(task: str, random_state: int | None = None):
+def _estimator(task: str, random_state: int | None = None, class_weight: Any = None):
     from gru_search import GRUClassifier, GRURegressor, GRUTextClassifier
 
-    classes = {"classification": GRUClassifier, "text": GRUTextClassifier}
-    return classes.get(task, GRURegressor)(random_state=random_state)
+    if task in ("classification", "text"):
+        classes = {"classification": GRUClassifier, "text": GRUTextClassifier}
+        return classes[task](random_state=random_state, class_weight=class_weight)
+    return GRURegressor(random_state=random_state)
+
+
+def parse_class_weight(text: str | None, y: Any, task: str) -> dict[Any, float] | str | None:
+    """``--class-weight``: ``balanced``, or ``LABEL=WEIGHT,...`` matched to the labels of ``y``.
+
+    Labels are written as text; each is matched to the class whose text it is, so
+    ``1=4`` names the integer class 1 of a ``.npz`` and the string class "1" of a CSV.
+    """
+    if text is None:
+        return None
+    if task not in ("classification", "text"):
+        raise CommandError(f"--class-weight is for classification and text, not --task {task}")
+    if text == "balanced":
+        return text
+    import numpy as np
+
+    classes = {str(label): label for label in np.unique(np.asarray(y, dtype=object))}
+    weights: dict[Any, float] = {}
+    for part in text.split(","):
+        label, _, weight = part.partition("=")
+        label = label.strip()
+        if label not in classes:
+            raise CommandError(
+                f"--class-weight names class {label!r}, which the labels do not hold; "
+                f"expected 'balanced' or LABEL=WEIGHT pairs of {sorted(classes)}"
+            )
+        try:
+            value = float(weight)
+        except ValueError:
+            value = -1.0
+        if not value > 0:
+            raise CommandError(
+                f"--class-weight {part!r}: the weight must be a positive number "
+                "(e.g. --class-weight 0=1,1=4)"
+            )
+        weights[classes[label]] = value
+    return weights
 
 
 # -- run -----------------------------------------------------------------------------------
@@ -269,6 +309,7 @@ def _run(args: argparse.Namespace) -> int:
             "one worker"
         )
     data = _dataset(args)
+    class_weight = parse_class_weight(args.class_weight, data.y_train, args.task)
     print(data.describe(), flush=True)
     study_name = args.study_name or f"{data.name}-{space.name}"
     out = Path(args.out or Path("runs") / study_name)
@@ -279,7 +320,7 @@ def _run(args: argparse.Namespace) -> int:
         trials = 20
     print(f"study {study_name!r} in {redact(storage)}; results in {out}/", flush=True)
     settings = SearchSettings(
-        _estimator(args.task),
+        _estimator(args.task, class_weight=class_weight),
         space=space,
         n_trials=trials,
         timeout=timeout,
@@ -308,6 +349,8 @@ def _run(args: argparse.Namespace) -> int:
             "pruner": settings.pruner,
         },
         "target": trials if workers > 1 else None,
+        # how every worker and `export` builds the estimator
+        "estimator": {"class_weight": args.class_weight},
     }
     with quiet_optuna(1):
         study = engine.open_search_study(
@@ -342,10 +385,14 @@ def _run(args: argparse.Namespace) -> int:
     model_dir = save_search(search, out / "model", overwrite=True)
     files = write_report(search.study_, out, search.scorer_.name)
     release_connections(study)  # until the artifacts, the rest reads files
+    refit_model = search.best_estimator_
     summary = {
         "study": study_name,
         "storage": redact(storage),
         "workers": workers,
+        "data": {"description": data.describe(), **_data_spec(args)},
+        "space": search.space_.name,
+        "space_spec": search.space_.to_dict(),
         "best_trial": search.best_trial_.number,
         "best_params": {
             k: list(v) if isinstance(v, tuple) else v for k, v in search.best_params_.items()
@@ -353,8 +400,16 @@ def _run(args: argparse.Namespace) -> int:
         "validation_" + search.scorer_.name: search.best_score_,
         "validation_splits": search.n_splits_,
         "finalists": search.finalists_.to_dict(orient="records"),
+        # what the exported model is: the trial's configuration trained this long, so
+        "refit": {
+            "epochs": refit_model.n_iter_,
+            "random_state": refit_model.random_state,
+            "seconds": round(search.refit_time_, 3),
+            "device": refit_model.device_,
+        },
         "trials": search.n_trials_,
         "interrupted": search.interrupted_,
+        **run_provenance(),
     }
     cross_validated = ""
     if not search.finalists_.empty:
@@ -476,8 +531,11 @@ def _work(args: argparse.Namespace, storage: Any) -> int:
     data = load_data(**spec["data"])
     settings = spec.get("search", {})
     space = SearchSpace.from_dict(spec["space"], source=f"study {args.study}")
+    class_weight = spec.get("estimator", {}).get("class_weight")
     search = engine.SearchSettings(
-        _estimator(spec["task"]),
+        _estimator(
+            spec["task"], class_weight=parse_class_weight(class_weight, data.y_train, spec["task"])
+        ),
         space=space,
         cv=settings.get("cv"),
         validation_fraction=settings.get("validation_fraction", 0.2),
@@ -530,7 +588,7 @@ def _export(args: argparse.Namespace) -> int:
     from gru_search.finalists import selected_trial
     from gru_search.spaces import SearchSpace
     from gru_search.storage import make_storage
-    from gru_search.studies import stored_spec
+    from gru_search.studies import REFIT_SEED_KEY, stored_spec
     from gru_search.trials import refit_params
 
     try:
@@ -563,7 +621,14 @@ def _export(args: argparse.Namespace) -> int:
     _sequence_defaults(args, spec["task"])
     params = refit_params(space, trial)
     data = _dataset(args)
-    estimator = _estimator(spec["task"], args.random_state).set_params(**params)
+    # the seed `run` refit with, so that the export is the same model
+    seed = (
+        study.user_attrs.get(REFIT_SEED_KEY, 0) if args.random_state is None else args.random_state
+    )
+    class_weight = spec.get("estimator", {}).get("class_weight")
+    estimator = _estimator(
+        spec["task"], seed, parse_class_weight(class_weight, data.y_train, spec["task"])
+    ).set_params(**params)
     print(f"refitting trial {trial.number} ({params}) on {data.describe()}", flush=True)
     estimator.fit(data.X_train, data.y_train)
     origin = export_origin(args.study, trial.number, trial.value, spec.get("metric"), space.name)
@@ -741,6 +806,7 @@ def _fit(args: argparse.Namespace) -> int:
         units=units,
         cell=args.cell,
         epochs=args.epochs,
+        class_weight=parse_class_weight(args.class_weight, data.y_train, "classification"),
         random_state=args.random_state,
         verbose=2 if args.verbose else 0,
     )
@@ -790,6 +856,16 @@ def _add_data_arguments(
     table.add_argument("--split", default=None, help="column holding train/test per series")
     table.add_argument(
         "--text", default=None, help="--task text: the column of texts (default text)"
+    )
+
+
+def _add_class_weight_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--class-weight",
+        default=None,
+        metavar="balanced|LABEL=WEIGHT,...",
+        help="weights of the classes in the loss, for unbalanced labels: 'balanced' "
+        "(n_samples / (n_classes x count)) or pairs such as 0=1,1=4",
     )
 
 
@@ -928,6 +1004,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--study-name", default=None, help="default DATASET-SPACE; resumes if it exists"
     )
     run.add_argument("--out", default=None, help="output folder (default runs/STUDY_NAME)")
+    _add_class_weight_argument(run)
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument(
@@ -1049,7 +1126,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", required=True, help="folder to write")
     export.add_argument("--force", action="store_true", help="replace an existing export")
-    export.add_argument("--random-state", type=int, default=0)
+    export.add_argument(
+        "--random-state",
+        type=int,
+        default=None,
+        help="seed of the refit (default: the one `run` refit with, so the same model)",
+    )
     _add_data_arguments(export, None, required=False)
     export.set_defaults(handler=_export)
 
@@ -1084,6 +1166,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--cell", default="gru", help="gate variant (see `gru-search variants`)")
     fit.add_argument("--units", default="64", help="comma-separated layer widths, e.g. 64,32")
     fit.add_argument("--epochs", type=_positive_int, default=100)
+    _add_class_weight_argument(fit)
     fit.add_argument("--random-state", type=int, default=0)
     fit.add_argument("--verbose", action="store_true", help="one line per epoch")
     fit.set_defaults(handler=_fit)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from gru_search.run_folder import (
     prepare_run_folder,
     print_leaderboard,
     redact,
+    run_provenance,
     sqlite_url,
 )
 
@@ -53,18 +53,16 @@ def check_run_arguments(args: argparse.Namespace) -> None:
             "--task forecasting needs --horizon H: the number of steps to forecast past "
             "each series' end"
         )
+    in_process = "forecasting trials run in this process on rolling-origin windows"
     refused = {
-        "--workers": args.workers != 1,
-        "--gpus": args.gpus is not None,
-        "--cv": args.cv is not None,
-        "--split": args.split is not None,
+        "--workers": (args.workers != 1, in_process),
+        "--class-weight": (args.class_weight is not None, "a forecast has no classes"),
+        "--cv": (args.cv is not None, f"{in_process} (see --windows and --step-size)"),
+        "--split": (args.split is not None, f"{in_process} (see --windows and --step-size)"),
     }
-    for option, given in refused.items():
+    for option, (given, why) in refused.items():
         if given:
-            raise CommandError(
-                f"{option} is not supported with --task forecasting: forecasting trials run "
-                "in this process on rolling-origin windows (see --windows and --step-size)"
-            )
+            raise CommandError(f"{option} is not supported with --task forecasting: {why}")
 
 
 def run_forecasting(args: argparse.Namespace) -> int:
@@ -204,10 +202,16 @@ def run_forecasting(args: argparse.Namespace) -> int:
         },
         f"validation_{search.metric_}": search.best_score_,
         "finalists": search.finalists_.to_dict(orient="records"),
-        "refit_models": search.best_estimator_.n_models,
+        "refit": {
+            "models": search.best_estimator_.n_models,
+            "epochs": search.best_estimator_.epochs,
+            "random_state": search.best_estimator_.random_state,
+            "device": search.best_estimator_.device_,
+        },
+        "space_spec": space.to_dict(),
         "trials": search.n_trials_,
         "interrupted": search.interrupted_,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **run_provenance(),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     attach_artifacts(
@@ -361,7 +365,7 @@ def export_forecaster(
     if forecast.get("models"):
         params["n_models"] = forecast["models"]
     # the seed `run` refit this trial with, so that the export is the same model
-    seed = trial.user_attrs.get("seed", args.random_state)
+    seed = trial.user_attrs.get("seed", 0) if args.random_state is None else args.random_state
     estimator = GRUForecaster(
         forecast["horizon"],
         season_length=forecast.get("season_length", "auto"),

@@ -62,6 +62,7 @@ from gru_search.seeding import MAX_SEED
 from gru_search.spaces import SearchSpace, load_space
 from gru_search.storage import make_storage, release_connections
 from gru_search.studies import (
+    REFIT_SEED_KEY,
     describe_validation_scheme,
     finished_trial_count,
     make_pruner,
@@ -595,6 +596,14 @@ def select(
     return chosen, results, len(splits), seconds, False
 
 
+def refit_seed(settings: SearchSettings, setup: SearchSetup) -> int | None:
+    """The seed the refit trains with: the search's trial seed, unless the estimator has
+    its own ``random_state`` (None when neither is set: the refit is not repeatable)."""
+    if settings.estimator.get_params().get("random_state") is None:
+        return setup.trial_seed
+    return None
+
+
 def refit(
     settings: SearchSettings,
     setup: SearchSetup,
@@ -610,8 +619,8 @@ def refit(
     Returns the estimator and the seconds it took.
     """
     params = refit_params(setup.space, trial)
-    if settings.estimator.get_params().get("random_state") is None and setup.trial_seed is not None:
-        params["random_state"] = setup.trial_seed
+    if (seed := refit_seed(settings, setup)) is not None:
+        params["random_state"] = seed
     log(
         f"[gru-search] refitting trial {trial.number} on all {len(X)} sequences for "
         f"{params['epochs']} epochs"
@@ -667,6 +676,9 @@ def conclude(
         interrupted=interrupted,
     )
     if settings.refit:
+        seed = refit_seed(settings, setup)
+        if seed is not None:  # `gru-search export` refits with it: the same model
+            study.set_user_attr(REFIT_SEED_KEY, seed)
         outcome.best_estimator, outcome.refit_time = refit(
             settings, setup, chosen, X, y, sample_weight, log=log
         )

@@ -23,6 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -45,7 +46,7 @@ from gru_search.preprocessing import SequencePreprocessor, TargetScaler
 from gru_search.seeding import MAX_SEED, seeded
 
 
-class _EpochTimer(keras.callbacks.Callback):
+class EpochTimer(keras.callbacks.Callback):
     """Records wall-clock seconds of every epoch."""
 
     def __init__(self) -> None:
@@ -385,7 +386,7 @@ class _BaseGRU(BaseEstimator):
             self.model_ = self._build_model(config, n_outputs)
             self.device_ = training_device()
 
-            callbacks = [timer := _EpochTimer(), *(callbacks or [])]
+            callbacks = [timer := EpochTimer(), *(callbacks or [])]
             if self.lr_patience:
                 callbacks.append(
                     keras.callbacks.ReduceLROnPlateau(
@@ -574,7 +575,11 @@ class GRUClassifier(ClassifierMixin, _BaseGRU):
     __doc__ = f"""Sequence classifier built on a GRU (or any gate variant) in Keras.
 
     Parameters
-    ----------{_SHARED_PARAMETERS}
+    ----------{_SHARED_PARAMETERS}    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss (scikit-learn's convention: ``{{label:
+        weight}}``, or ``"balanced"`` for ``n_samples / (n_classes * count)``), multiplied
+        with ``sample_weight``. For unbalanced classes.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -591,6 +596,80 @@ class GRUClassifier(ClassifierMixin, _BaseGRU):
     """
 
     _task: Task = "classification"
+    _parameter_constraints: dict = {  # noqa: RUF012 - scikit-learn's convention
+        **_BaseGRU._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        units: tuple[int, ...] = (64,),
+        cell: str = "gru",
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        layer_norm: bool = False,
+        pooling: str = "last",
+        head_units: tuple[int, ...] = (),
+        optimizer: str = "adam",
+        learning_rate: float = 3e-3,
+        clipnorm: float | None = 1.0,
+        batch_size: int = 16,
+        epochs: int = 100,
+        lr_patience: int | None = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 20,
+        scaling: str = "standard",
+        patch_size: int | str = "auto",
+        jit_compile: bool | str = "auto",
+        class_weight: dict | str | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        # scikit-learn reads the parameters from this signature: all of them are listed
+        super().__init__(
+            units,
+            cell,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            layer_norm=layer_norm,
+            pooling=pooling,
+            head_units=head_units,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            clipnorm=clipnorm,
+            batch_size=batch_size,
+            epochs=epochs,
+            lr_patience=lr_patience,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            scaling=scaling,
+            patch_size=patch_size,
+            jit_compile=jit_compile,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.class_weight = class_weight
+
+    def _sample_weights(self, sample_weight: Any, targets: np.ndarray) -> np.ndarray:
+        weights = checked_sample_weight(sample_weight, len(targets))
+        if self.class_weight is None:
+            return weights
+        per_class = compute_sample_weight(self.class_weight, self.classes_[targets])
+        return (weights * per_class).astype(np.float32)
+
+    def _check_class_weight(self) -> None:
+        if isinstance(self.class_weight, dict):
+            unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"class_weight names {unknown[0]!r}, which is not a class of y "
+                    f"({self.classes_.tolist()})"
+                )
 
     def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
         y = column_or_1d(y, warn=True)
@@ -608,6 +687,7 @@ class GRUClassifier(ClassifierMixin, _BaseGRU):
                 f"{type(self).__name__} needs samples of at least 2 classes, but y contains "
                 f"only one class: {self.classes_[0]!r}"
             )
+        self._check_class_weight()
         return self._label_encoder.transform(y).astype(np.int32), len(self.classes_)
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -174,7 +174,7 @@ def save(
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "estimator": type(estimator).__name__,
-            "params": _jsonable(estimator.get_params()),
+            "params": _stored_params(estimator.get_params()),
             "fitted": _fitted_state(estimator),
             "versions": _versions(),
             "origin": _jsonable(origin or {}),
@@ -362,11 +362,27 @@ def load(path: str | os.PathLike) -> GRUClassifier | GRURegressor | GRUForecaste
     return estimator
 
 
+def _stored_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The estimator's parameters as JSON data.
+
+    A ``class_weight`` dict is stored as ``[label, weight]`` pairs: JSON object keys are
+    strings, which would turn the integer labels into labels of no class.
+    """
+    stored = dict(params)
+    if isinstance(stored.get("class_weight"), dict):
+        stored["class_weight"] = [
+            [label, weight] for label, weight in stored["class_weight"].items()
+        ]
+    return _jsonable(stored)
+
+
 def _params(params: dict[str, Any]) -> dict[str, Any]:
     restored = dict(params)
     for key in ("units", "head_units", "quantiles"):
         if isinstance(restored.get(key), list):
             restored[key] = tuple(restored[key])
+    if isinstance(restored.get("class_weight"), list):
+        restored["class_weight"] = {label: weight for label, weight in restored["class_weight"]}
     return restored
 
 

@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from gru_search.accelerators import warn_if_gpu_unused
 from gru_search.dashboard_records import record_selection
+from gru_search.estimators import EpochTimer
 from gru_search.exceptions import SearchFailedError, SpaceError
 from gru_search.finalists import FinalistScore, pick, record, selected_trial
 from gru_search.forecast_covariates import CovariateColumns
@@ -74,6 +75,7 @@ from gru_search.trials import (
     ranked_trials,
     refit_params,
     release_keras_memory,
+    steady_epoch_seconds,
 )
 
 #: Trials a search runs when given neither ``n_trials`` nor ``timeout``.
@@ -385,15 +387,15 @@ class GRUForecastSearch(BaseEstimator):
         forecaster = GRUForecaster(**setup.base_params, **params, random_state=seed)
         window = setup.windows[-1]
         scorer = WindowScorer(forecaster, window, setup.metric, trial)
-        forecaster.fit(window.history, callbacks=[scorer])
+        timer = EpochTimer()  # first, so that an epoch's time leaves out its scoring
+        forecaster.fit(window.history, callbacks=[timer, scorer])
         trial.set_user_attr("n_params", int(forecaster.model_.count_params()))
         trial.set_user_attr("device", forecaster.device_)
         trial.set_user_attr("input_size", forecaster.windows_.input_size)
         trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
-        trial.set_user_attr(
-            "mean_epoch_seconds",
-            round((time.perf_counter() - start) / max(1, len(scorer.values)), 4),
-        )
+        if timer.seconds:
+            trial.set_user_attr("mean_epoch_seconds", steady_epoch_seconds(timer.seconds))
+            trial.set_user_attr("first_epoch_seconds", round(timer.seconds[0], 4))
         if scorer.diverged:
             trial.set_user_attr("fail_reason", scorer.diverged)
             raise TrainingDivergedError(scorer.diverged)

@@ -112,3 +112,27 @@ def export_origin(
     """Where an exported model came from (its metadata's ``origin``): study, trial, the
     trial's validation score and metric, and the space searched."""
     return {"study": study, "trial": trial, "score": score, "metric": metric, "space": space}
+
+
+def run_provenance() -> dict[str, Any]:
+    """When and with what a run finished: a timestamp and the versions that shaped its
+    numbers (``summary.json``)."""
+    import platform
+    from datetime import UTC, datetime
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("gru-search", "keras", "tensorflow", "tensorflow-cpu", "jax", "torch"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    for package in ("optuna", "scikit-learn", "numpy"):
+        versions[package] = version(package)
+    import keras
+
+    return {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "keras_backend": keras.backend.backend(),
+        "versions": versions,
+    }

@@ -27,6 +27,8 @@ SAMPLERS = ("tpe", "random")
 PRUNERS = ("hyperband", "median", "successive_halving", "none")
 #: Study user attribute holding the space and task a study was created with.
 STUDY_SPEC_KEY = "gru_search_spec"
+#: Study user attribute: the seed the search's refit trained with (``export`` reuses it).
+REFIT_SEED_KEY = "gru_search_refit_seed"
 
 
 def encode_spec(spec: dict[str, Any]) -> str:

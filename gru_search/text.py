@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 from keras import ops
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from gru_search.estimators import NOT_SEARCHABLE, GRUClassifier, checked_sample_weight
+from gru_search.estimators import NOT_SEARCHABLE, GRUClassifier
 from gru_search.exceptions import DataError
 from gru_search.model import GRUConfig, compile_model, recurrent_head
 from gru_search.preprocessing import checked_count
@@ -361,24 +360,6 @@ early_stopping, validation_fraction, patience, jit_compile, random_state, verbos
         if vectorizer is not None:  # training: the token-id model, ids computed once
             return np.asarray(vectorizer(strings), dtype=np.int32)
         return strings
-
-    def _prepare_targets(self, y: Any) -> tuple[np.ndarray, int]:
-        targets, n_outputs = super()._prepare_targets(y)
-        if isinstance(self.class_weight, dict):
-            unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"class_weight names {unknown[0]!r}, which is not a class of y "
-                    f"({self.classes_.tolist()})"
-                )
-        return targets, n_outputs
-
-    def _sample_weights(self, sample_weight: Any, targets: np.ndarray) -> np.ndarray:
-        weights = checked_sample_weight(sample_weight, len(targets))
-        if self.class_weight is None:
-            return weights
-        per_class = compute_sample_weight(self.class_weight, self.classes_[targets])
-        return (weights * per_class).astype(np.float32)
 
     # -- export ---------------------------------------------------------------------------
     @property

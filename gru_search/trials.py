@@ -268,7 +268,8 @@ def run_trial(
                         trial.set_user_attr("cuda_visible_devices", visible)
                     epoch_seconds = [round(s, 4) for s in candidate.epoch_seconds_]
                     trial.set_user_attr("epoch_seconds", epoch_seconds)
-                    trial.set_user_attr("mean_epoch_seconds", float(np.mean(epoch_seconds)))
+                    trial.set_user_attr("mean_epoch_seconds", steady_epoch_seconds(epoch_seconds))
+                    trial.set_user_attr("first_epoch_seconds", epoch_seconds[0])
                 if reporter.diverged:
                     trial.set_user_attr("fail_reason", reporter.diverged)
                     raise TrainingDivergedError(reporter.diverged)
@@ -288,6 +289,16 @@ def run_trial(
         trial.set_user_attr("validation_loss", float(np.mean(fold_losses)))
         trial.set_user_attr("best_epoch", round(float(np.median(best_epochs))))
         return float(np.mean(fold_values))
+
+
+def steady_epoch_seconds(epoch_seconds: Sequence[float]) -> float:
+    """Mean seconds of an epoch once the model is compiled: the first epoch left out.
+
+    The first epoch also traces and compiles the training step (XLA: often longer than
+    the training), which would make the per-variant timings mostly compile time.
+    """
+    steady = epoch_seconds[1:] if len(epoch_seconds) > 1 else epoch_seconds
+    return float(np.mean(steady))
 
 
 @contextlib.contextmanager

@@ -56,6 +56,8 @@ def test_run_export_and_predict_end_to_end(tmp_path, tiny_space, npz_data, capsy
         "3",
         "--finalists",
         "2",
+        "--class-weight",
+        "0=1,1=2",  # recorded on the study: export must refit with it too
         "--out",
         str(out),
         "--no-progress",
@@ -105,6 +107,23 @@ def test_run_export_and_predict_end_to_end(tmp_path, tiny_space, npz_data, capsy
     assert (again / "model.keras").is_file()
     # export refits the trial that run picked, not merely the best hold-out score
     assert read_metadata(again)["origin"]["trial"] == summary["best_trial"]
+    # ... with the seed run refit it with: the same model
+    X_test = np.load(npz_data)["X_test"]
+    ran, exported = load(out / "model"), load(again)
+    np.testing.assert_allclose(exported.predict_proba(X_test), ran.predict_proba(X_test), atol=1e-6)
+    # summary.json says what the exported model is and what made it
+    assert summary["refit"]["epochs"] == ran.n_iter_ == exported.n_iter_
+    assert summary["refit"]["random_state"] == exported.random_state
+    assert summary["refit"]["device"] == ran.device_ == "CPU"
+    assert summary["space_spec"]["name"] == "tiny" and summary["space"] == "tiny"
+    assert (
+        summary["data"]["spec"] == str(npz_data)
+        and "36 sequences" in summary["data"]["description"]
+    )
+    assert summary["finished_at"] and {"keras", "optuna", "scikit-learn"} <= set(
+        summary["versions"]
+    )
+    assert ran.class_weight == exported.class_weight == {0: 1.0, 1: 2.0}
 
     predictions = tmp_path / "predictions.csv"
     assert (
@@ -452,3 +471,25 @@ def test_export_never_prints_the_storage_password(capsys):
     argv = ["export", "--study", "s", "--storage", url, "--data", "aeon:GunPoint", "--out", "o"]
     assert main(argv) == 2
     assert "s3cret-word" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("7=2", "--class-weight names class '7', which the labels do not hold; expected "),
+        ("0=-1", "--class-weight '0=-1': the weight must be a positive number"),
+        ("0=x", "the weight must be a positive number"),
+    ],
+)
+def test_a_bad_class_weight_is_one_line_before_any_training(npz_data, given, message, capsys):
+    assert main(["fit", "--data", str(npz_data), "--class-weight", given]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_class_weight_has_no_meaning_for_regression(tmp_path, capsys):
+    data = tmp_path / "reg.npz"
+    np.savez(data, X_train=np.zeros((20, 5)), y_train=np.linspace(0, 1, 20))
+    argv = ["run", "--data", str(data), "--task", "regression", "--class-weight", "balanced"]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert "--class-weight is for classification and text" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -89,7 +89,7 @@ def test_run_forecasting_on_a_long_csv_then_predict_and_export(tmp_path, space, 
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["horizon"], summary["series"], summary["season_length"]) == (4, 4, 12)
     assert summary["validation_windows"] == 2 and len(summary["finalists"]) == 2
-    assert summary["refit_models"] == 2 and summary["finished_at"]
+    assert summary["refit"]["models"] == 2 and summary["finished_at"]
     metadata = read_metadata(out / "model")
     assert metadata["origin"]["trial"] == summary["best_trial"]
     assert metadata["origin"]["metric"] == "mase"

@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gru_search import GRUClassifier, GRURegressor, sequences_from_long
+from gru_search import GRUClassifier, GRURegressor, load, save, sequences_from_long
 
 # Small but real models: the checks train dozens of times.
 # No XLA: on data this small its compile time dominates the fit.
@@ -145,6 +145,22 @@ def test_sample_weight_changes_the_fit():
     plain = GRUClassifier(**FAST).fit(X, y)
     weighted = GRUClassifier(**FAST).fit(X, y, sample_weight=weights)
     assert not np.allclose(plain.predict_proba(X), weighted.predict_proba(X))
+
+
+def test_class_weight_weighs_the_loss_and_survives_an_export(tmp_path):
+    X, y = make_sequences()
+    ignoring_ones = GRUClassifier(**FAST, class_weight={0: 1.0, 1: 0.0}).fit(X, y)
+    assert set(ignoring_ones.predict(X)) == {0}
+    # as sample weights of the same classes: the same model
+    by_class = GRUClassifier(**FAST, class_weight={0: 1.0, 1: 3.0}).fit(X, y)
+    by_sample = GRUClassifier(**FAST).fit(X, y, sample_weight=np.where(y == 1, 3.0, 1.0))
+    np.testing.assert_allclose(by_class.predict_proba(X), by_sample.predict_proba(X), atol=1e-6)
+    # integer labels stay integers through the JSON of an export, so a refit still works
+    loaded = load(save(by_class, tmp_path / "model"))
+    assert loaded.get_params()["class_weight"] == {0: 1.0, 1: 3.0}
+    clone(loaded).set_params(epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight names 2, which is not a class of y"):
+        GRUClassifier(**FAST, class_weight={2: 1.0}).fit(X, y)
 
 
 def test_same_random_state_gives_identical_predictions():
