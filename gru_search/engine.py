@@ -75,6 +75,7 @@ from gru_search.studies import (
 )
 from gru_search.text import GRUTextClassifier, check_texts
 from gru_search.trials import (
+    KerasCallbacks,
     Objective,
     StopWhenHopeless,
     all_failed_message,
@@ -83,6 +84,7 @@ from gru_search.trials import (
     hopeless_reason,
     refit_params,
     run_trial,
+    trial_keras_callbacks,
 )
 
 #: Trials per child process when ``trials_per_process="auto"`` chooses child processes.
@@ -356,7 +358,12 @@ def open_search_study(
 
 
 def trial_function(
-    settings: SearchSettings, setup: SearchSetup, X: Any, y: Any, sample_weight: Any = None
+    settings: SearchSettings,
+    setup: SearchSetup,
+    X: Any,
+    y: Any,
+    sample_weight: Any = None,
+    keras_callbacks: KerasCallbacks = (),
 ) -> Callable[[optuna.Trial], float]:
     """The objective of one trial (what ``study.optimize`` or a worker calls)."""
     return functools.partial(
@@ -370,6 +377,7 @@ def trial_function(
         sample_weight=sample_weight,
         random_state=setup.trial_seed,
         clear_session=settings.n_jobs == 1,
+        keras_callbacks=keras_callbacks,
     )
 
 
@@ -416,12 +424,13 @@ def optimize(
     callbacks: Sequence[Any] = (),
     *,
     log: Log,
+    keras_callbacks: KerasCallbacks = (),
 ) -> bool:
     """Run the study's trials in this process; return whether Ctrl-C ended it early."""
     _log_start(settings, study, setup, None, log)
     try:
         study.optimize(
-            trial_function(settings, setup, X, y, sample_weight),
+            trial_function(settings, setup, X, y, sample_weight, keras_callbacks),
             n_trials=trials_to_run(settings),
             timeout=settings.timeout,
             n_jobs=settings.n_jobs,
@@ -453,6 +462,7 @@ class _ChildSearch:
     y: Any
     sample_weight: Any
     callbacks: list[Any]
+    keras_callbacks: KerasCallbacks = ()
 
 
 def run_child_share(task: ChildTask, share: ChildShare) -> None:
@@ -472,7 +482,14 @@ def run_child_share(task: ChildTask, share: ChildShare) -> None:
         # on Ctrl-C Optuna marks the running trial FAIL; the parent decides what is next
         with contextlib.suppress(KeyboardInterrupt):
             study.optimize(
-                trial_function(settings, setup, search.X, search.y, search.sample_weight),
+                trial_function(
+                    settings,
+                    setup,
+                    search.X,
+                    search.y,
+                    search.sample_weight,
+                    search.keras_callbacks,
+                ),
                 n_trials=share.n_trials,
                 timeout=share.timeout,
                 catch=(Exception,),
@@ -496,6 +513,7 @@ def optimize_in_children(
     callbacks: Sequence[Any] = (),
     *,
     log: Log,
+    keras_callbacks: KerasCallbacks = (),
 ) -> bool:
     """Run the study's trials in child processes (see :mod:`gru_search.recycling`).
 
@@ -511,7 +529,9 @@ def optimize_in_children(
         run_share=run_child_share,
         storage_url=storage_url,
         study_name=study.study_name,
-        payload=_ChildSearch(child_settings, setup, X, y, sample_weight, list(callbacks)),
+        payload=_ChildSearch(
+            child_settings, setup, X, y, sample_weight, list(callbacks), keras_callbacks
+        ),
     )
     progress = (
         StudyProgress(study, trials_to_run(settings), settings.timeout, setup.objective.name)
@@ -693,6 +713,7 @@ def run_search(
     callbacks: Sequence[Any] = (),
     *,
     log: Log | None = None,
+    keras_callbacks: KerasCallbacks = (),
 ) -> SearchOutcome:
     """The whole search: prepare, open the study, run its trials, conclude.
 
@@ -702,6 +723,8 @@ def run_search(
     """
     log = log or make_log(settings)
     warn_if_gpu_unused()
+    if not callable(keras_callbacks):
+        trial_keras_callbacks(keras_callbacks, 0)  # a wrong type fails here, not per trial
     setup = prepare(settings, X, y)
     if sample_weight is not None:
         checked_sample_weight(sample_weight, len(X))
@@ -710,7 +733,15 @@ def run_search(
             study = open_search_study(settings, setup, log=log)
             try:
                 interrupted = optimize(
-                    settings, study, setup, X, y, sample_weight, callbacks, log=log
+                    settings,
+                    study,
+                    setup,
+                    X,
+                    y,
+                    sample_weight,
+                    callbacks,
+                    log=log,
+                    keras_callbacks=keras_callbacks,
                 )
                 return conclude(
                     settings, study, setup, X, y, sample_weight, interrupted=interrupted, log=log
@@ -727,7 +758,16 @@ def run_search(
             stored = open_search_study(settings, setup, storage=url, log=log)
             try:
                 interrupted = optimize_in_children(
-                    settings, stored, url, setup, X, y, sample_weight, callbacks, log=log
+                    settings,
+                    stored,
+                    url,
+                    setup,
+                    X,
+                    y,
+                    sample_weight,
+                    callbacks,
+                    log=log,
+                    keras_callbacks=keras_callbacks,
                 )
                 study = stored if settings.storage else copy_to_memory(stored)
             finally:

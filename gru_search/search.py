@@ -164,6 +164,7 @@ default="hyperband"
         sample_weight: Any = None,
         *,
         callbacks: Sequence[Any] | None = None,
+        keras_callbacks: Any = None,
     ) -> GRUSearchCV:
         """Run the study, then refit the best configuration on all of ``X, y``.
 
@@ -174,12 +175,25 @@ default="hyperband"
         sample_weight : array-like of shape (n_samples,), optional
         callbacks : list of callables, optional
             Optuna callbacks ``callback(study, frozen_trial)``, called after every trial.
+        keras_callbacks : list of keras.callbacks.Callback, or callable, optional
+            Keras callbacks that train along in every trial (every fold of it), such as
+            ``keras.callbacks.TensorBoard``; or a function of the trial number returning
+            them, e.g. ``lambda n: [TensorBoard(f"logs/trial-{n}")]`` for one log folder
+            per trial. Trials in child processes need them picklable (a function defined
+            at module level, not a lambda). The finalists and the refit do not use them.
 
         Returns
         -------
         self
         """
-        outcome = run_search(self.settings(), X, y, sample_weight, list(callbacks or []))
+        outcome = run_search(
+            self.settings(),
+            X,
+            y,
+            sample_weight,
+            list(callbacks or []),
+            keras_callbacks=keras_callbacks or (),
+        )
         return self._adopt(outcome)
 
     def settings(self) -> SearchSettings:

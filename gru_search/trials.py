@@ -210,6 +210,25 @@ def release_keras_memory() -> None:
     gc.collect()
 
 
+#: Keras callbacks for every trial: a list, or a function of the trial number that
+#: returns one (e.g. a TensorBoard callback writing to ``logs/trial-N``).
+KerasCallbacks = Sequence[keras.callbacks.Callback] | Callable[[int], Sequence[Any]]
+
+
+def trial_keras_callbacks(callbacks: KerasCallbacks, trial_number: int) -> list[Any]:
+    """The user's Keras callbacks for trial ``trial_number``, checked."""
+    chosen = callbacks(trial_number) if callable(callbacks) else callbacks
+    chosen = list(chosen or [])
+    for callback in chosen:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise TypeError(
+                "keras_callbacks must be keras.callbacks.Callback instances (or a function "
+                f"of the trial number returning them), got {type(callback).__name__}; Optuna "
+                "callbacks go to callbacks="
+            )
+    return chosen
+
+
 def run_trial(
     trial: optuna.Trial,
     *,
@@ -222,12 +241,14 @@ def run_trial(
     sample_weight: Any = None,
     random_state: int | None = None,
     clear_session: bool = True,
+    keras_callbacks: KerasCallbacks = (),
 ) -> float:
     """Train the trial's configuration on every split and return its mean best score.
 
     The first split's per-epoch scores are reported to Optuna for pruning. The trial's
     user attributes record its estimator parameters, parameter count, fused-kernel flag,
     per-epoch seconds, best epoch and training seconds (optuna-dashboard shows them).
+    ``keras_callbacks`` (see :func:`trial_keras_callbacks`) train along in every fold.
     """
     start = time.perf_counter()
     with _recording_failure(trial, start):
@@ -258,7 +279,7 @@ def run_trial(
                     index_rows(X, train_rows),
                     _safe_indexing(y, train_rows),
                     sample_weight=weights,
-                    callbacks=[reporter],
+                    callbacks=[reporter, *trial_keras_callbacks(keras_callbacks, trial.number)],
                 )
                 raise_if_stop_requested()  # between storage calls: safe to unwind here
                 if fold == 0:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import optuna
 import pytest
@@ -243,6 +245,54 @@ def test_trials_can_run_in_recycled_child_processes():
     # the temporary SQLite file is gone; the study was copied into memory
     assert isinstance(search.study_._storage, optuna.storages.InMemoryStorage)
     assert search.predict(X).shape == (len(X),)
+
+
+class EpochCounter(keras.callbacks.Callback):
+    """Counts the training runs and epochs it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fits = 0
+        self.epochs = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        self.fits += 1
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self.epochs += 1
+
+
+def test_keras_callbacks_train_along_in_every_trial():
+    X, y = make_sequences()
+    search = GRUSearchCV(
+        BASE, space=tiny_space(), n_trials=3, pruner="none", trials_per_process=None, verbose=0
+    )
+    counter = EpochCounter()
+    search.fit(X, y, keras_callbacks=[counter])
+    assert (counter.fits, counter.epochs) == (3, 3 * TINY["training"]["epochs"])
+    # a function of the trial number: one set of callbacks per trial
+    numbers = []
+    search.set_params(n_trials=2).fit(
+        X, y, keras_callbacks=lambda n: numbers.append(n) or [EpochCounter()]
+    )
+    assert numbers == [0, 1]  # every fit without storage starts a new study
+    with pytest.raises(TypeError, match=r"keras_callbacks must be keras\.callbacks\.Callback"):
+        search.fit(X, y, keras_callbacks=[lambda study, trial: None])
+
+
+def csv_loggers(folder: str, trial_number: int) -> list:
+    return [keras.callbacks.CSVLogger(f"{folder}/trial-{trial_number}.csv")]
+
+
+@pytest.mark.slow
+def test_keras_callbacks_reach_trials_in_child_processes(tmp_path):
+    X, y = make_sequences()
+    GRUSearchCV(
+        BASE, space=tiny_space(), n_trials=2, pruner="none", trials_per_process=1, verbose=0
+    ).fit(X, y, keras_callbacks=functools.partial(csv_loggers, str(tmp_path)))
+    for number in (0, 1):
+        lines = (tmp_path / f"trial-{number}.csv").read_text().splitlines()
+        assert lines[0].startswith("epoch,") and len(lines) == 1 + TINY["training"]["epochs"]
 
 
 def test_auto_recycles_only_long_studies():
