@@ -27,6 +27,7 @@ from pathlib import Path
 
 import optuna
 
+from gru_search.exceptions import StudyNameTakenError
 from gru_search.finalists import FinalistScore
 
 #: Study user attribute: number of the trial the search refit (and exports).
@@ -95,7 +96,13 @@ def record_selection(
             "cross-validated score, and its best trial is this one.\n\n"
             f"| trial | CV {metric} | hold-out {metric} | |\n|---|---|---|---|\n{rows}"
         )
-        record_finalists_study(study, trial, finalists, metric, folds=folds, direction=direction)
+        try:
+            record_finalists_study(
+                study, trial, finalists, metric, folds=folds, direction=direction
+            )
+        except StudyNameTakenError as taken:  # the search's result matters more than its mirror
+            warnings.warn(str(taken), stacklevel=2)
+            why += f"\n\n(The finalists study was not written: {taken}.)"
     else:
         why = f"the best hold-out (or cross-validated) {metric} of the study."
     study.set_user_attr(SELECTED_TRIAL_KEY, trial.number)
@@ -141,7 +148,7 @@ def record_finalists_study(
         existing = None
     if existing is not None:
         if existing.user_attrs.get(FINALISTS_OF_KEY) != study.study_name:
-            raise ValueError(
+            raise StudyNameTakenError(
                 f"study {name!r} exists and was not written by gru-search; rename it to let "
                 f"gru-search record the finalists of {study.study_name!r}"
             )

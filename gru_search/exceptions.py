@@ -34,6 +34,10 @@ class StorageError(GRUSearchError):
     """A storage URL that cannot be opened; the message names it (password hidden) and why."""
 
 
+class StudyNameTakenError(GRUSearchError, ValueError):
+    """A name gru-search gives a study of its own (``NAME:finalists``) belongs to another."""
+
+
 class StudyMismatchError(GRUSearchError):
     """An existing study was created for a different space, task, metric or validation."""
 
@@ -60,5 +64,6 @@ __all__ = [
     "SpaceError",
     "StorageError",
     "StudyMismatchError",
+    "StudyNameTakenError",
     "TrialProcessError",
 ]

@@ -82,9 +82,12 @@ def test_a_study_of_the_user_named_like_the_finalists_is_never_replaced(tmp_path
     storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
     study = _study(storage)
     theirs = _study(storage, name="s:finalists", values=(0.1,))
-    with pytest.raises(ValueError, match="was not written by gru-search"):
+    with pytest.warns(UserWarning, match="'s:finalists' exists and was not written by gru"):
         record_selection(study, study.trials[1], "accuracy", [_score(1, 0.9, 0.9)], folds=2)
     assert len(optuna.load_study(study_name=theirs.study_name, storage=storage).trials) == 1
+    # the pick is still marked, and the note says why the finalists study is missing
+    assert study.user_attrs[SELECTED_TRIAL_KEY] == 1
+    assert "The finalists study was not written" in _note(study)
 
 
 def test_without_finalists_only_the_mark_and_notes(tmp_path):
