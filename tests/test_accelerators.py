@@ -6,15 +6,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
 import optuna
 import pytest
 import yaml
 
 from gru_search.accelerators import CHECKED_VARIABLE, gpu_warning, nvidia_gpus, training_device
 from gru_search.cli import gpu_assignments, main
+from tests.toy_data import trend_npz
 
 H100 = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-6f1e2b0c-0000-0000-0000-000000000000)"
 
@@ -65,15 +64,6 @@ def test_trials_per_gpu_without_gpus_is_refused(capsys):
     assert "--trials-per-gpu needs --gpus" in capsys.readouterr().err
 
 
-def _toy(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 40)
-    X = np.linspace(-1, 1, 8)[None, :] * (2 * y[:, None] - 1) + 0.3 * rng.normal(size=(40, 8))
-    data = tmp_path / "toy.npz"
-    np.savez(data, X_train=X, y_train=y, X_test=X[:10], y_test=y[:10])
-    return data
-
-
 def _cli(args: list[str], path: str) -> subprocess.CompletedProcess:
     env = {
         k: v for k, v in os.environ.items() if k not in (CHECKED_VARIABLE, "CUDA_VISIBLE_DEVICES")
@@ -89,7 +79,7 @@ def _cli(args: list[str], path: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_cli_warns_once_with_a_gpu_and_never_without(tmp_path, fake_nvidia_smi):
-    data = _toy(tmp_path)
+    data = trend_npz(tmp_path / "toy.npz", n=40, steps=8, n_test=10)
     fit = ["fit", "--data", str(data), "--units", "4", "--epochs", "2"]
     with_gpu = _cli(fit, os.environ["PATH"])
     assert with_gpu.returncode == 0, with_gpu.stderr[-2000:]
@@ -116,7 +106,15 @@ def test_run_with_one_gpu_gives_its_trial_processes_that_card(tmp_path, fake_nvi
         )
     )
     out = tmp_path / "run"
-    command = ["run", "--data", str(_toy(tmp_path)), "--space", str(space), "--trials", "2"]
+    command = [
+        "run",
+        "--data",
+        str(trend_npz(tmp_path / "toy.npz", n=40, steps=8, n_test=10)),
+        "--space",
+        str(space),
+        "--trials",
+        "2",
+    ]
     command += ["--trials-per-process", "1", "--gpus", "auto", "--out", str(out), "--no-progress"]
     run = _cli(command, os.environ["PATH"])
     assert run.returncode == 0, run.stderr[-3000:]

@@ -10,9 +10,10 @@ import time
 import urllib.error
 import urllib.request
 
-import numpy as np
 import pytest
 import yaml
+
+from tests.toy_data import trend_npz
 
 SPACE = {
     "name": "dash",
@@ -55,11 +56,7 @@ def wait_for(condition, deadline: float, what: str, processes=()):
 
 @pytest.mark.slow
 def test_dashboard_serves_a_study_while_a_run_writes_it(tmp_path):
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 60)
-    X = np.linspace(-1, 1, 10)[None, :] * (2 * y[:, None] - 1) + 0.3 * rng.normal(size=(60, 10))
-    data = tmp_path / "toy.npz"
-    np.savez(data, X_train=X, y_train=y)
+    data = trend_npz(tmp_path / "toy.npz")
     space = tmp_path / "dash.yaml"
     space.write_text(yaml.safe_dump(SPACE))
     storage = f"sqlite:///{tmp_path / 'study.db'}"
@@ -144,11 +141,7 @@ def _attr(entries: list[dict], key: str) -> str:
 @pytest.mark.slow
 def test_dashboard_best_of_the_finalists_is_the_exported_trial(tmp_path):
     """What optuna-dashboard shows agrees with what `gru-search run` exported."""
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 2, 60)
-    X = np.linspace(-1, 1, 10)[None, :] * (2 * y[:, None] - 1) + 0.8 * rng.normal(size=(60, 10))
-    data = tmp_path / "toy.npz"
-    np.savez(data, X_train=X, y_train=y)
+    data = trend_npz(tmp_path / "toy.npz", noise=0.8, seed=1)
     space = tmp_path / "dash.yaml"
     finalists = {**SPACE, "training": {**SPACE["training"], "epochs": 4, "finalists": 3}}
     finalists["training"]["finalist_folds"] = 2

@@ -11,9 +11,10 @@ import subprocess
 import sys
 import termios
 
-import numpy as np
 import pytest
 import yaml
+
+from tests.toy_data import trend_npz
 
 SPACE = {
     "name": "progress",
@@ -55,11 +56,7 @@ def run_in_terminal(command: list[str], timeout: float = 600) -> tuple[int, str]
 
 @pytest.mark.slow
 def test_a_terminal_run_shows_progress_after_every_trial(tmp_path):
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 40)
-    X = np.linspace(-1, 1, 8)[None, :] * (2 * y[:, None] - 1) + 0.3 * rng.normal(size=(40, 8))
-    data = tmp_path / "toy.npz"
-    np.savez(data, X_train=X, y_train=y)
+    data = trend_npz(tmp_path / "toy.npz", n=40, steps=8)
     space = tmp_path / "progress.yaml"
     space.write_text(yaml.safe_dump(SPACE))
     command = [sys.executable, "-m", "gru_search.cli", "run", "--data", str(data)]
