@@ -64,7 +64,8 @@ class ChildShare:
     """One child's part: trials, seconds and sampler seed.
 
     ``messages``, when set, is a queue for the child's log lines: the parent prints them
-    above its progress bar instead of the child writing through it.
+    (to a notebook's output, above its progress bar) instead of the child writing to the
+    process's standard error.
     """
 
     n_trials: int
@@ -164,14 +165,12 @@ def _wait_for(
     while_waiting: Callable[[], None] | None,
 ) -> None:
     """Join ``child``; meanwhile relay its log lines and call ``while_waiting``."""
-    if while_waiting is None:
-        child.join()
-        return
     while child.is_alive():
         # a child blocks on a full queue: drain it while waiting, never only after
         child.join(WAIT_POLL_SECONDS)
         _relay(messages, log)
-        while_waiting()
+        if while_waiting is not None:
+            while_waiting()
     _relay(messages, log)
 
 
@@ -207,9 +206,9 @@ def optimize_in_children(
     :class:`~gru_search.exceptions.TrialProcessError` that says why; ``hopeless(study)``
     returning a reason stops the search before another child starts. Ctrl-C or SIGTERM
     stops the running child (it fails its trial) and returns True; no child outlives
-    this function. With ``while_waiting`` (a progress bar's refresh), it is called about
-    every second while a child runs, and the children's log lines come back through a
-    queue to ``log``.
+    this function. The children's log lines come back through a queue to ``log``;
+    ``while_waiting`` (a progress bar's refresh) is called about every second while a
+    child runs.
     """
     if problem := main_module_problem():
         raise TrialProcessError(
@@ -220,7 +219,9 @@ def optimize_in_children(
     deadline = None if timeout is None else time.monotonic() + timeout
     remaining = n_trials
     index = 0
-    messages = context.SimpleQueue() if while_waiting is not None else None
+    # the children's log lines come back here: printed by this process, they reach a
+    # notebook's output and stay above a progress bar (a child writes to the real stderr)
+    messages = context.SimpleQueue()
     with tempfile.TemporaryDirectory(prefix="gru-search-trials-") as folder:
         task_path = Path(folder) / "task.pickle"
         _write_task(task, task_path)

@@ -295,6 +295,15 @@ def test_keras_callbacks_reach_trials_in_child_processes(tmp_path):
         assert lines[0].startswith("epoch,") and len(lines) == 1 + TINY["training"]["epochs"]
 
 
+def test_trial_process_lines_reach_sys_stderr_as_a_notebook_shows_it(capsys):
+    """A child writes to the real standard error, which a notebook never shows; its lines
+    come back to the parent, which prints them to ``sys.stderr`` (the cell's output)."""
+    X, y = make_sequences()
+    GRUSearchCV(BASE, space=tiny_space(), n_trials=2, trials_per_process=1, verbose=1).fit(X, y)
+    printed = capsys.readouterr().err  # sys.stderr only: file descriptor 2 is not captured
+    assert "[gru-search] trial 0 " in printed and "[gru-search] trial 1 " in printed
+
+
 def test_auto_recycles_only_long_studies():
     def per_process(**params):
         return trials_per_process(GRUSearchCV(BASE, **params).settings())
