@@ -12,6 +12,7 @@ those INFO lines is written back.
 """
 
 import importlib.util
+import logging
 import os
 import re
 import sys
@@ -57,6 +58,20 @@ def _import_tensorflow_quietly() -> None:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
 
+
+class _NoRetracingNotice(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing".
+
+    A search builds a new model for every trial, fold and finalist and predicts with each:
+    every one traces its own predict function by design, so the notice (a paragraph,
+    repeated through a search's output) is always a false alarm here.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_NoRetracingNotice())
 
 if _wants_quiet_tensorflow():
     _import_tensorflow_quietly()

@@ -286,3 +286,24 @@ def test_different_shape_at_predict_time_is_rejected(fitted_2d_and_3d):
         on_3d.predict(np.zeros((3, 12, 3)))
     with pytest.raises(ValueError, match="X has 20 time steps, but GRUClassifier was fitted on"):
         on_3d.predict(np.zeros((3, 20, 2)))
+
+
+def test_tensorflows_retracing_notice_is_dropped_and_its_other_warnings_kept():
+    import logging
+
+    import gru_search  # noqa: F401 - installs the filter
+
+    seen = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        logger.warning(
+            "5 out of the last 5 calls to <function f at 0x1> triggered tf.function "
+            "retracing. Tracing is expensive and the excessive number of tracings could be..."
+        )
+        logger.warning("a warning worth reading")
+    finally:
+        logger.removeHandler(handler)
+    assert [record.getMessage() for record in seen] == ["a warning worth reading"]
