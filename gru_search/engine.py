@@ -687,7 +687,7 @@ def conclude(
         space=setup.space,
         objective=setup.objective,
         best_trial=chosen,
-        best_params=setup.space.to_estimator_params(chosen.params),
+        best_params=refit_params(setup.space, chosen),  # what best_estimator_ was fit with
         leaderboard=leaderboard(study),
         finalists=finalists_frame(finalists, chosen.number, setup.objective.name),
         finalist_time=finalist_time,

@@ -93,7 +93,9 @@ default="hyperband"
     best_estimator_ : estimator
         The best configuration refit on all the data (when ``refit``).
     best_params_ : dict
-        Estimator parameters of the best trial.
+        Estimator parameters of the best trial as refit: ``epochs`` is the trial's best
+        epoch count, so ``clone(estimator).set_params(**best_params_)`` trains what
+        ``best_estimator_`` is.
     best_score_ : float
         Its validation score (mean over folds).
     best_trial_ : optuna.trial.FrozenTrial

@@ -83,6 +83,8 @@ def test_search_runs_trials_records_attributes_and_refits(fitted_search):
     assert search.best_params_["units"] == (best.params["units_0"],)
     refit = search.best_estimator_
     assert refit.n_iter_ == best.user_attrs["best_epoch"]
+    # best_params_ are what best_estimator_ was fit with: its epochs, not the space's budget
+    assert search.best_params_["epochs"] == refit.n_iter_
     assert refit.model_.count_params() == best.user_attrs["n_params"]
     assert search.predict(X).shape == (len(X),)
     assert search.predict_proba(X).shape == (len(X), 2)
