@@ -20,6 +20,18 @@ def test_the_notebooks_exist():
     }
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_the_notebooks_are_committed_with_their_outputs(path):
+    """Refreshed by notebooks/refresh_outputs.py: every code cell ran, in order, cleanly."""
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    counts = [cell.get("execution_count") for cell in code]
+    assert all(counts) and counts == sorted(counts), f"{path.name}: run refresh_outputs.py"
+    assert any(cell.get("outputs") for cell in code)
+    errors = [o for cell in code for o in cell.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_notebook_executes(path, tmp_path, monkeypatch):
