@@ -11,7 +11,9 @@
 # machine's packages, then, on the chosen Keras backend (default jax):
 #   1. training throughput of a few variants on the GPU, then the same on the CPU of the
 #      same machine, side by side (benchmarks/throughput.py);
-#   2. a short GRUSearchCV study on the GPU.
+#   2. a short GRUSearchCV study on the GPU;
+#   3. trials per hour of the default space with K = 1, 2, 4, 8 trial processes on one
+#      card (benchmarks/trials_per_hour.py), and with one on the CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHEELS="${WHEELS:-.whl}"
@@ -22,7 +24,7 @@ if [ "${1:-}" = "--download" ]; then
     "$PYTHON" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
         --platform manylinux2014_x86_64 -d "$WHEELS" \
-        keras namex optree optuna sqlalchemy alembic colorlog mako
+        keras namex optree optuna sqlalchemy alembic colorlog mako optuna-dashboard bottle tqdm
     "$PYTHON" -m pip wheel -q --no-deps -w "$WHEELS" .
     ls "$WHEELS"
     exit 0
@@ -90,3 +92,7 @@ print(f"search: {len(search.study_.trials)} trials in {time.perf_counter() - sta
       f"held-out accuracy {search.score(X[384:], y[384:]):.3f}")
 print(search.leaderboard()[["trial", "state", "value", "cell", "units", "mean_epoch_seconds"]])
 PY
+
+echo "== trials per hour of the default space: K trial processes on one GPU, then the CPU"
+"$PYTHON" benchmarks/trials_per_hour.py --device gpu --k 1 2 4 8 --seconds 60
+"$PYTHON" benchmarks/trials_per_hour.py --device cpu --k 1 --seconds 60
