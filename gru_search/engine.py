@@ -477,8 +477,6 @@ def run_child_share(task: ChildTask, share: ChildShare) -> None:
             sampler=make_sampler(settings.sampler, share.sampler_seed, parallel=False),
             pruner=make_pruner(settings.pruner, training.pruning_warmup, training.epochs),
         )
-        # the parent prints queued lines (in a notebook's output, above a progress bar)
-        log = make_log(settings) if share.messages is None else share.messages.put
         # on Ctrl-C Optuna marks the running trial FAIL; the parent decides what is next
         with contextlib.suppress(KeyboardInterrupt):
             study.optimize(
@@ -494,7 +492,8 @@ def run_child_share(task: ChildTask, share: ChildShare) -> None:
                 timeout=share.timeout,
                 catch=(Exception,),
                 callbacks=[
-                    trial_logger(settings, setup.objective, log),
+                    # the parent prints the lines (in a notebook, above a progress bar)
+                    trial_logger(settings, setup.objective, share.messages.put),
                     StopWhenHopeless(),
                     *search.callbacks,
                 ],

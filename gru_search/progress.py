@@ -14,9 +14,8 @@ import time
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+from gru_search.studies import finished_trial_count
 
 
 def _make_bar(**options: Any) -> Any:
@@ -55,14 +54,11 @@ class StudyProgress:
     ) -> None:
         self._study = study
         self._metric = metric
-        self._before = self._finished()
+        self._before = finished_trial_count(self._study)
         self._start = time.monotonic()
         self._timeout = timeout
         self._bar = _make_bar(total=n_trials, desc="trials", unit="trial", file=sys.stderr)
         self._shown: tuple[int, float | None] = (0, None)
-
-    def _finished(self) -> int:
-        return len(self._study.get_trials(deepcopy=False, states=_FINISHED))
 
     def _best(self) -> float | None:
         try:
@@ -73,7 +69,7 @@ class StudyProgress:
 
     def refresh(self) -> None:
         """Read the study and redraw the bar when a trial finished (or the clock moved)."""
-        done = self._finished() - self._before
+        done = finished_trial_count(self._study) - self._before
         best = self._best()
         if (done, best) != self._shown:
             self._bar.update(done - self._shown[0])

@@ -32,6 +32,7 @@ from optuna.trial import TrialState
 
 from gru_search.exceptions import TrialProcessError
 from gru_search.lifeline import EXIT_GRACE_SECONDS, exit_with_parent, terminate_as_interrupt
+from gru_search.studies import finished_trial_count
 
 #: Seconds a child has to stop on its own after the parent's Ctrl-C before it is told to.
 _CTRL_C_SECONDS = 2.0
@@ -63,15 +64,15 @@ class ChildTask:
 class ChildShare:
     """One child's part: trials, seconds and sampler seed.
 
-    ``messages``, when set, is a queue for the child's log lines: the parent prints them
-    (to a notebook's output, above its progress bar) instead of the child writing to the
+    ``messages`` is a queue for the child's log lines: the parent prints them (to a
+    notebook's output, above its progress bar) instead of the child writing to the
     process's standard error.
     """
 
     n_trials: int
     timeout: float | None
     sampler_seed: int
-    messages: Any = None
+    messages: Any
 
 
 def main_module_problem() -> str | None:
@@ -112,14 +113,6 @@ def _run_share(task: ChildTask, share: ChildShare) -> None:
         task.run_share(task, share)
 
 
-def _finished(study: optuna.Study) -> int:
-    return len(
-        study.get_trials(
-            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-        )
-    )
-
-
 def _fail_orphans(study: optuna.Study) -> None:
     """Trials a crashed child left RUNNING can never finish: mark them FAIL."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -153,8 +146,8 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _relay(messages: Any, log: Callable[[str], None]) -> None:
-    """Print the log lines children queued (none without a queue)."""
-    while messages is not None and not messages.empty():
+    """Print the log lines children queued."""
+    while not messages.empty():
         log(messages.get())
 
 
@@ -230,7 +223,7 @@ def optimize_in_children(
             if (left is not None and left <= 0) or hopeless(study):
                 break
             share = trials_per_process if remaining is None else min(trials_per_process, remaining)
-            before = _finished(study)
+            before = finished_trial_count(study)
             error_path = Path(folder) / f"error-{index}.txt"
             child = context.Process(
                 target=_child_main,
@@ -257,7 +250,7 @@ def optimize_in_children(
                     "its running trial is marked failed"
                 )
                 _fail_orphans(study)
-            done = _finished(study) - before
+            done = finished_trial_count(study) - before
             if done == 0 and child.exitcode != 0:
                 reason = error_path.read_text(encoding="utf-8") if error_path.is_file() else ""
                 raise TrialProcessError(
