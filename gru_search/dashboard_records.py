@@ -82,17 +82,19 @@ def record_selection(
     previous = study.user_attrs.get(SELECTED_TRIAL_KEY)
     stamp = _now()
     if finalists:
+        reason = (
+            f"the best mean {metric} of {len(finalists)} finalists (the best hold-out trials) "
+            f"cross-validated on all the data, {folds} folds each"
+        )
         ranked = sorted(finalists, key=lambda r: r.trial != trial.number)
         rows = "\n".join(
             f"| {r.trial} | {r.score:.4f} | {r.study_value:.4f} |"
             + (" **picked** |" if r.trial == trial.number else " |")
             for r in ranked
         )
-        why = (
-            f"the best mean {metric} of {len(finalists)} finalists (the best hold-out trials) "
-            f"cross-validated on all the data, {folds} folds each. The dashboard's "
-            f'"Best Trial" of this study is the best *hold-out* value; the study '
-            f"`{finalists_study_name(study.study_name)}` ranks the finalists by their "
+        details = (
+            'The dashboard\'s "Best Trial" of this study is the best *hold-out* value; the '
+            f"study `{finalists_study_name(study.study_name)}` ranks the finalists by their "
             "cross-validated score, and its best trial is this one.\n\n"
             f"| trial | CV {metric} | hold-out {metric} | |\n|---|---|---|---|\n{rows}"
         )
@@ -102,19 +104,19 @@ def record_selection(
             )
         except StudyNameTakenError as taken:  # the search's result matters more than its mirror
             warnings.warn(str(taken), stacklevel=2)
-            why += f"\n\n(The finalists study was not written: {taken}.)"
+            details += f"\n\n(The finalists study was not written: {taken}.)"
     else:
-        why = f"the best hold-out (or cross-validated) {metric} of the study."
+        reason, details = f"the best hold-out (or cross-validated) {metric} of the study", ""
     study.set_user_attr(SELECTED_TRIAL_KEY, trial.number)
     _save_note(
         study,
         f"## Picked: trial {trial.number}\n\nThe trial the search refit (and `gru-search "
-        f"export` exports), picked {stamp} as {why}\n",
+        f"export` exports), picked {stamp} as {reason}.\n\n{details}\n",
     )
     _save_note(
         _trial_handle(study, trial),
         f"## Picked ({stamp})\n\nThe search refit this trial (and `gru-search export` "
-        f"exports it) as {why.split('.')[0]}.\n",
+        f"exports it) as {reason}.\n",
     )
     if previous is not None and previous != trial.number:
         for older in study.get_trials(deepcopy=False):
