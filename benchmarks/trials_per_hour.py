@@ -25,9 +25,6 @@ import subprocess
 import sys
 import time
 
-#: Environment of every trial process: no card memory reserved at start.
-SHARING = {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
-
 
 def generated_data(n: int, steps: int, seed: int = 0):
     import numpy as np
@@ -76,14 +73,14 @@ def worker(space: str, seconds: float, sequences: int, steps: int, seed: int) ->
 
 
 def measure(k: int, args: argparse.Namespace) -> dict:
-    env = dict(os.environ, **SHARING)
+    from gru_search.cli import gpu_environment  # what --trials-per-gpu gives each worker
+
+    env = dict(os.environ)
+    env.update(gpu_environment("" if args.device == "cpu" else args.gpu, env))
     if args.device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""
         env["JAX_PLATFORMS"] = "cpu"
         threads = str(max(1, (os.cpu_count() or 1) // k))
         env.update(TF_NUM_INTRAOP_THREADS=threads, OMP_NUM_THREADS=threads)
-    else:
-        env["CUDA_VISIBLE_DEVICES"] = args.gpu
     command = [sys.executable, __file__, "--worker", "--space", args.space]
     command += ["--seconds", str(args.seconds), "--sequences", str(args.sequences)]
     command += ["--steps", str(args.steps)]

@@ -181,12 +181,16 @@ def gpu_assignments(gpus: list[str], trials_per_gpu: int) -> list[str]:
     return [gpu for _ in range(trials_per_gpu) for gpu in gpus]
 
 
-def _use_one_gpu(gpu: str) -> None:
-    """Make this process (and the trial processes it starts) train on card ``gpu``."""
-    # read when CUDA starts, which is later than TensorFlow's import
-    os.environ["CUDA_VISIBLE_DEVICES"] = gpu
-    for name, value in GPU_SHARING_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
+def gpu_environment(gpu: str, environ: dict[str, str]) -> dict[str, str]:
+    """The variables that put a process (and its children) on card ``gpu``, sharing it.
+
+    ``CUDA_VISIBLE_DEVICES`` is read when CUDA starts, later than TensorFlow's import; the
+    sharing variables keep a value the user set.
+    """
+    return {
+        "CUDA_VISIBLE_DEVICES": gpu,
+        **{name: environ.get(name, value) for name, value in GPU_SHARING_ENVIRONMENT.items()},
+    }
 
 
 def _spawn_workers(
@@ -208,8 +212,7 @@ def _spawn_workers(
         )
         env[PARENT_PID_VARIABLE] = str(os.getpid())
         if gpus:
-            env["CUDA_VISIBLE_DEVICES"] = gpus[index]
-            env.update({k: env.get(k, v) for k, v in GPU_SHARING_ENVIRONMENT.items()})
+            env.update(gpu_environment(gpus[index], env))
         command = [
             sys.executable,
             "-m",
@@ -275,7 +278,7 @@ def _run(args: argparse.Namespace) -> int:
             f"(--gpus {gpus[0]}), not {len(gpus)} workers"
         )
     if len(gpus) == 1:
-        _use_one_gpu(gpus[0])  # one worker: this process and its trial processes
+        os.environ.update(gpu_environment(gpus[0], os.environ))  # and its trial processes
     warn_if_gpu_unused()  # the workers inherit that it was checked
     if args.task == "forecasting":
         from gru_search.cli_forecasting import run_forecasting

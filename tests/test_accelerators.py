@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from gru_search.accelerators import CHECKED_VARIABLE, gpu_warning, nvidia_gpus, training_device
-from gru_search.cli import gpu_assignments, main
+from gru_search.cli import gpu_assignments, gpu_environment, main
 from tests.toy_data import trend_npz
 
 H100 = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-6f1e2b0c-0000-0000-0000-000000000000)"
@@ -57,6 +57,12 @@ def test_trials_per_gpu_packs_workers_onto_each_card_in_turn():
     assert gpu_assignments(["0", "1"], 1) == ["0", "1"]
     assert gpu_assignments(["0", "1"], 3) == ["0", "1", "0", "1", "0", "1"]
     assert gpu_assignments([], 4) == []
+    # each worker's card, memory growth on, and a value the user set kept
+    assert gpu_environment("1", {"XLA_PYTHON_CLIENT_PREALLOCATE": "true"}) == {
+        "CUDA_VISIBLE_DEVICES": "1",
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "true",
+    }
 
 
 def test_trials_per_gpu_without_gpus_is_refused(capsys):
