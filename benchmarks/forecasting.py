@@ -149,13 +149,19 @@ def run_search(
         step_size=args.step_size,
         season_length=SEASON[args.frequency],
         refit_models=args.models,
+        refit_epochs=args.refit_epochs,
         storage=args.storage,
         random_state=args.random_state,
     ).fit(train)
     print(search.leaderboard().head(10).to_string(), flush=True)
     if len(search.finalists_):
         print(search.finalists_.to_string(), flush=True)
-    print(f"refit trial {search.best_trial_.number}: {search.best_params_}", flush=True)
+    refit = search.best_estimator_
+    print(
+        f"refit trial {search.best_trial_.number}: {search.best_params_}, "
+        f"{refit.n_models} network(s) of {refit.epochs} epochs",
+        flush=True,
+    )
     forecast = forecasts_by_series(search.predict(), len(train), horizon)
     return forecast, time.perf_counter() - start
 
@@ -214,6 +220,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--step-size", type=int, default=None, help="steps between the search's window origins"
+    )
+    parser.add_argument(
+        "--refit-epochs",
+        type=int,
+        default=None,
+        help="epochs of every refit network (default: the refit trial's best epoch)",
     )
     parser.add_argument("--storage", default=None, help="the search's Optuna storage URL")
     parser.add_argument("--limit", type=int, default=None, help="first N series only")

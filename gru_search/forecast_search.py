@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from gru_search.accelerators import warn_if_gpu_unused
@@ -200,6 +201,11 @@ class GRUForecastSearch(BaseEstimator):
         Networks averaged in the refit forecaster (its ``n_models``; default: as the
         trial trained, usually 1). An ensemble of 4 cut the MASE of one network by about
         5 % on M3 monthly, for 4 times the refit's time (benchmarks/RESULTS.md).
+    refit_epochs : int, optional
+        Epochs every refit network trains (default: the refit trial's best epoch on the
+        latest window). Members of an ensemble may train longer than one network should:
+        the mean of several cancels much of the variance that early stopping guards a
+        single network against.
     random_state : int, RandomState or None, default=None
     verbose : int, default=1
         1: one line per trial; 0: silent.
@@ -248,6 +254,7 @@ class GRUForecastSearch(BaseEstimator):
         pruner: Any = "median",
         refit: bool = True,
         refit_models: int | None = None,
+        refit_epochs: int | None = None,
         random_state: Any = None,
         verbose: int = 1,
     ) -> None:
@@ -272,6 +279,7 @@ class GRUForecastSearch(BaseEstimator):
         self.pruner = pruner
         self.refit = refit
         self.refit_models = refit_models
+        self.refit_epochs = refit_epochs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -310,6 +318,13 @@ class GRUForecastSearch(BaseEstimator):
                 for k in ("season_length", "id_col", "time_col", "target_col")
             },
             {k: base[k] for k in ("season_length", "id_col", "time_col", "target_col")},
+            caller_name="GRUForecastSearch",
+        )
+        # checked now, not after the study: the refit is the last thing the search does
+        counts = [Interval(Integral, 1, None, closed="left"), None]
+        validate_parameter_constraints(
+            {"refit_models": counts, "refit_epochs": counts},
+            {"refit_models": self.refit_models, "refit_epochs": self.refit_epochs},
             caller_name="GRUForecastSearch",
         )
         series = check_series(
@@ -454,10 +469,13 @@ class GRUForecastSearch(BaseEstimator):
     def refit_forecaster(
         self, setup: ForecastSearchSetup, trial: optuna.trial.FrozenTrial
     ) -> GRUForecaster:
-        """``trial``'s configuration trained on the whole series for its best epoch count."""
+        """``trial``'s configuration trained on the whole series for its best epoch count
+        (or ``refit_epochs``)."""
         params = refit_params(setup.space, trial)
         if self.refit_models is not None:
             params["n_models"] = self.refit_models
+        if self.refit_epochs is not None:
+            params["epochs"] = self.refit_epochs
         forecaster = GRUForecaster(
             **setup.base_params, **params, random_state=self._seed(setup, trial.number)
         )
@@ -556,9 +574,11 @@ class GRUForecastSearch(BaseEstimator):
             ]
         )
         if self.refit:
+            epochs = self.refit_epochs or self.best_params_["epochs"]
+            networks = f" ({self.refit_models} networks)" if (self.refit_models or 1) > 1 else ""
             self._log(
                 f"refitting trial {chosen.number} on all {len(setup.series)} series for "
-                f"{self.best_params_['epochs']} epochs"
+                f"{epochs} epochs{networks}"
             )
             self.best_estimator_ = self.refit_forecaster(setup, chosen)
         return self

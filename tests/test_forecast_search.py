@@ -101,6 +101,17 @@ def test_a_resumed_study_adds_trials(searched):
     assert again.n_trials_ == 4
 
 
+def test_an_ensemble_refit_trains_each_network_for_the_epochs_asked(capsys):
+    search = tiny_search(n_trials=1, refit_models=2, refit_epochs=3, verbose=1)
+    search.fit(seasonal_series(n_series=3))
+    refit = search.best_estimator_
+    assert refit.n_models == 2 and refit.epochs == 3
+    assert len(refit.history_["loss"]) == 3  # the networks' mean loss, one per epoch
+    assert "for 3 epochs (2 networks)" in capsys.readouterr().err
+    # the trial's own best epoch stays on record as its configuration
+    assert search.best_params_["epochs"] == search.best_trial_.user_attrs["best_epoch"]
+
+
 class PruneAfterTwoEpochs(optuna.pruners.BasePruner):
     def prune(self, study, trial):
         return len(trial.intermediate_values) >= 2
@@ -117,13 +128,15 @@ def test_pruned_trials_stop_early_and_a_search_without_a_complete_trial_says_so(
     [
         (dict(horizon=0), ValueError, "horizon must be a positive integer, got 0"),
         (dict(space="quick"), SpaceError, "is not a forecasting space"),
+        (dict(refit_epochs=0), ValueError, "'refit_epochs' parameter of GRUForecastSearch"),
+        (dict(refit_models=1.5), ValueError, "'refit_models' parameter of GRUForecastSearch"),
         (
             dict(n_windows=5),
             ForecastDataError,
             r"series 's0' has 20 values; 5 validation window\(s\) of horizon 4",
         ),
     ],
-    ids=["horizon", "sequence space", "too short for the windows"],
+    ids=["horizon", "sequence space", "refit epochs", "refit models", "too short"],
 )
 def test_bad_settings_fail_before_any_trial(change, error, message):
     params = {"horizon": HORIZON, **change}
