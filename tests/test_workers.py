@@ -17,13 +17,16 @@ import warnings
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import sqlalchemy
 import yaml
 
-from gru_search import GRUClassifier, GRUSearchCV
+from gru_search import GRUClassifier, GRUSearchCV, GRUTextClassifier, load
 from gru_search.cli import main
 from gru_search.storage import make_storage, release_connections
+
+from .test_text import TINY_TEXT_SPACE, reviews
 
 SPACE = {
     "name": "workers",
@@ -423,3 +426,31 @@ def test_a_stop_request_during_training_ends_fit_after_the_current_batch():
     assert guard.received == "SIGTERM"
     assert len(batches_seen) == 3  # of 200 epochs x 6 batches: stopped at the next check
     assert reporter.values == []  # an abandoned epoch is neither scored nor reported
+
+
+@pytest.mark.slow
+def test_workers_search_a_text_study_and_its_export_reads_raw_strings(
+    tmp_path, postgres_url, storage
+):
+    texts, labels = reviews(160)
+    table = pd.DataFrame(
+        {"review": texts, "stars": labels, "part": ["train"] * 120 + ["test"] * 40}
+    )
+    table.to_csv(tmp_path / "reviews.csv", index=False)
+    (tmp_path / "text.yaml").write_text(yaml.safe_dump(TINY_TEXT_SPACE))
+    name, out = study_name(), tmp_path / "run"
+    command = [*CLI, "run", "--task", "text", "--data", str(tmp_path / "reviews.csv")]
+    command += ["--text", "review", "--target", "stars", "--split", "part"]
+    command += ["--space", str(tmp_path / "text.yaml"), "--storage", postgres_url]
+    command += ["--study-name", name, "--out", str(out), "--no-progress"]
+    result = subprocess.run(
+        [*command, "--workers", "2", "--trials", "4"], capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = optuna.load_study(study_name=name, storage=storage)
+    finished = study.get_trials(states=FINISHED)
+    assert len(finished) == 4
+    assert len({t.user_attrs["worker"] for t in finished}) == 2  # both workers read the texts
+    model = load(out / "model")
+    assert isinstance(model, GRUTextClassifier)
+    assert model.predict(["i love it", "the worst film"]).shape == (2,)
