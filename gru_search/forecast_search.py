@@ -227,6 +227,9 @@ class GRUForecastSearch(BaseEstimator):
     study_ : optuna.Study
     space_ : SearchSpace
     windows_ : list of ForecastWindow
+        The validation windows, earliest first. A series too short to give up the
+        windows and still train (``horizon + 1`` values before the earliest origin) is
+        left out of them, with a logged line, and forecast by the refit all the same.
     n_trials_ : int
     """
 
@@ -341,7 +344,18 @@ class GRUForecastSearch(BaseEstimator):
             n_windows=n_windows,
             step_size=self.step_size,
             min_history=int(self.horizon) + 1,
+            too_short="skip",
         )
+        # competition data holds series too short to give up a window: they stay out of
+        # the validation (said here, not silently) and are forecast by the refit
+        skipped = len(series) - len(windows[0].history)
+        if skipped:
+            needed = windows[0].held_out + int(self.horizon) + 1
+            self._log(
+                f"{skipped} of {len(series)} series have fewer than {needed} values, too few "
+                f"for {n_windows} validation window(s) and a horizon to train on: the trials "
+                "train and score on the other series; the refit uses every series"
+            )
         rng = check_random_state(self.random_state)
         sampler_seed = int(rng.randint(MAX_SEED))
         trial_seed = int(rng.randint(MAX_SEED)) if self.random_state is not None else None

@@ -54,6 +54,7 @@ def rolling_origin(
     n_windows: int = 1,
     step_size: int | None = None,
     min_history: int = 1,
+    too_short: str = "error",
 ) -> list[ForecastWindow]:
     """The ``n_windows`` validation windows, the latest origin last.
 
@@ -69,26 +70,36 @@ def rolling_origin(
     min_history : int, default=1
         Values every series needs before the earliest origin (a model's window plus its
         horizon, to train at all).
+    too_short : {"error", "skip"}, default="error"
+        What a series too short for the earliest origin does: raise, or stay out of
+        every window (the windows then hold the other series only, in their order).
 
     Raises
     ------
     ForecastDataError
-        When a series is too short for the earliest origin; the message names it.
+        When a series is too short for the earliest origin (``too_short="error"``) or
+        every series is (``"skip"``); the message names the first.
     """
     if n_windows < 1:
         raise ValueError(f"n_windows must be at least 1, got {n_windows}")
     step = horizon if step_size is None else step_size
     if step < 1:
         raise ValueError(f"step_size must be at least 1, got {step_size}")
+    if too_short not in ("error", "skip"):
+        raise ValueError(f"too_short must be 'error' or 'skip', got {too_short!r}")
     furthest = horizon + step * (n_windows - 1)
-    for name, values in zip(series.ids, series.values, strict=True):
-        if len(values) < furthest + min_history:
-            raise ForecastDataError(
-                f"series {name!r} has {len(values)} values; {n_windows} validation window(s) "
-                f"of horizon {horizon}, {step} step(s) apart, need {furthest} of them held out "
-                f"plus at least {min_history} to train on (use fewer windows, a shorter "
-                "window, or drop the series)"
-            )
+    long_enough = [i for i, v in enumerate(series.values) if len(v) >= furthest + min_history]
+    if len(long_enough) < len(series) and (too_short == "error" or not long_enough):
+        first = next(i for i in range(len(series)) if i not in set(long_enough))
+        every = "" if long_enough else "every series is too short: "
+        raise ForecastDataError(
+            f"{every}series {series.ids[first]!r} has {len(series.values[first])} values; "
+            f"{n_windows} validation window(s) of horizon {horizon}, {step} step(s) apart, "
+            f"need {furthest} of them held out plus at least {min_history} to train on (use "
+            "fewer windows, a shorter window, or drop the series)"
+        )
+    if len(long_enough) < len(series):
+        series = series.take(long_enough)
     windows = []
     for index in reversed(range(n_windows)):
         held_out = horizon + step * index

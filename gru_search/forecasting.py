@@ -115,6 +115,19 @@ class SeriesSet:
             self.static_names,
         )
 
+    def take(self, rows: Sequence[int]) -> SeriesSet:
+        """The series at positions ``rows``, in that order."""
+        return SeriesSet(
+            tuple(self.ids[i] for i in rows),
+            tuple(self.values[i] for i in rows),
+            tuple(self.times[i] for i in rows),
+            tuple(self.steps[i] for i in rows),
+            tuple(self.covariates[i] for i in rows) if self.covariates else (),
+            self.covariate_names,
+            self.statics[list(rows)] if self.statics is not None else None,
+            self.static_names,
+        )
+
     def tails(self, drop_last: int, horizon: int) -> tuple[np.ndarray, ...]:
         """The ``horizon`` values after :meth:`head` ``(drop_last)`` ends, per series."""
         return tuple(v[len(v) - drop_last : len(v) - drop_last + horizon] for v in self.values)

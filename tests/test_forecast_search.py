@@ -112,6 +112,18 @@ def test_an_ensemble_refit_trains_each_network_for_the_epochs_asked(capsys):
     assert search.best_params_["epochs"] == search.best_trial_.user_attrs["best_epoch"]
 
 
+def test_series_too_short_to_validate_are_left_out_of_the_trials_and_still_forecast(capsys):
+    series = seasonal_series(n_series=3)
+    short = series[series["unique_id"] == "s1"].head(2 * HORIZON)  # 8 values: 4 + 4 too few
+    series = pd.concat([series[series["unique_id"] != "s1"], short], ignore_index=True)
+    search = tiny_search(n_trials=1, finalists=1, verbose=1).fit(series)
+    assert [w.history.ids for w in search.windows_] == [("s0", "s2")] * 2
+    assert "1 of 3 series have fewer than 13 values" in capsys.readouterr().err
+    forecast = search.predict()  # the refit reads all three, padding the short one
+    counts = forecast.groupby("unique_id").size().to_dict()
+    assert counts == {"s0": HORIZON, "s1": HORIZON, "s2": HORIZON}
+
+
 class PruneAfterTwoEpochs(optuna.pruners.BasePruner):
     def prune(self, study, trial):
         return len(trial.intermediate_values) >= 2

@@ -47,6 +47,14 @@ def test_a_series_too_short_for_the_earliest_window_is_named():
     with pytest.raises(ForecastDataError, match=r"series 'tiny' has 8 values; 2 validation"):
         rolling_origin(series, horizon=3, n_windows=2, step_size=3, min_history=4)
     assert len(rolling_origin(series, horizon=3, n_windows=1, min_history=4)) == 1
+    # skipped instead: every window holds the long series only
+    windows = rolling_origin(
+        series, horizon=3, n_windows=2, step_size=3, min_history=4, too_short="skip"
+    )
+    assert [w.history.ids for w in windows] == [("long",), ("long",)]
+    assert [len(w.history.values[0]) for w in windows] == [24, 27]
+    with pytest.raises(ForecastDataError, match="every series is too short: series 'long'"):
+        rolling_origin(series, horizon=3, n_windows=9, min_history=4, too_short="skip")
 
 
 @pytest.mark.parametrize(("n_windows", "step"), [(0, None), (1, 0)])
