@@ -90,7 +90,8 @@ def rolling_origin(
     furthest = horizon + step * (n_windows - 1)
     long_enough = [i for i, v in enumerate(series.values) if len(v) >= furthest + min_history]
     if len(long_enough) < len(series) and (too_short == "error" or not long_enough):
-        first = next(i for i in range(len(series)) if i not in set(long_enough))
+        kept = set(long_enough)
+        first = next(i for i in range(len(series)) if i not in kept)
         every = "" if long_enough else "every series is too short: "
         raise ForecastDataError(
             f"{every}series {series.ids[first]!r} has {len(series.values[first])} values; "
