@@ -24,7 +24,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from gru_search.accelerators import warn_if_gpu_unused
@@ -323,9 +322,12 @@ class GRUForecastSearch(BaseEstimator):
             caller_name="GRUForecastSearch",
         )
         # checked now, not after the study: the refit is the last thing the search does
-        counts = [Interval(Integral, 1, None, closed="left"), None]
+        constraints = forecaster_constraints()
         validate_parameter_constraints(
-            {"refit_models": counts, "refit_epochs": counts},
+            {
+                "refit_models": [*constraints["n_models"], None],
+                "refit_epochs": [*constraints["epochs"], None],
+            },
             {"refit_models": self.refit_models, "refit_epochs": self.refit_epochs},
             caller_name="GRUForecastSearch",
         )

@@ -88,10 +88,11 @@ def rolling_origin(
     if too_short not in ("error", "skip"):
         raise ValueError(f"too_short must be 'error' or 'skip', got {too_short!r}")
     furthest = horizon + step * (n_windows - 1)
-    long_enough = [i for i, v in enumerate(series.values) if len(v) >= furthest + min_history]
-    if len(long_enough) < len(series) and (too_short == "error" or not long_enough):
-        kept = set(long_enough)
-        first = next(i for i in range(len(series)) if i not in kept)
+    needed = furthest + min_history
+    long_enough = [i for i, v in enumerate(series.values) if len(v) >= needed]
+    short = [i for i, v in enumerate(series.values) if len(v) < needed]
+    if short and (too_short == "error" or not long_enough):
+        first = short[0]
         every = "" if long_enough else "every series is too short: "
         raise ForecastDataError(
             f"{every}series {series.ids[first]!r} has {len(series.values[first])} values; "
@@ -99,7 +100,7 @@ def rolling_origin(
             f"need {furthest} of them held out plus at least {min_history} to train on (use "
             "fewer windows, a shorter window, or drop the series)"
         )
-    if len(long_enough) < len(series):
+    if short:
         series = series.take(long_enough)
     windows = []
     for index in reversed(range(n_windows)):
