@@ -577,22 +577,23 @@ class _Parser:
         self.only(
             spec, "training", ("epochs", "metric", "direction", "pruning_warmup", "finalists", last)
         )
-        epochs = spec.get("epochs", TrainingSettings.epochs)
-        windows = spec.get("windows", TrainingSettings.windows)
-        warmup = spec.get("pruning_warmup", min(TrainingSettings.pruning_warmup, epochs))
-        finalists = spec.get("finalists", TrainingSettings.finalists)
-        folds = spec.get("finalist_folds", TrainingSettings.finalist_folds)
-        for key, value, least, most in (
-            ("epochs", epochs, 1, LIMITS["epochs"]),
-            ("pruning_warmup", warmup, 1, LIMITS["epochs"]),
-            ("finalists", finalists, 1, 100),
-            ("finalist_folds", folds, 2, 100),
-            ("windows", windows, 1, 100),
-        ):
+
+        def count(key: str, least: int, most: int, default: int) -> int:
+            value = spec.get(key, default)
             if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
                 raise self.fail(
                     f"training.{key}", f"expected an integer from {least} to {most}, got {value!r}"
                 )
+            return value
+
+        # epochs first: the warmup's default depends on it
+        epochs = count("epochs", 1, LIMITS["epochs"], TrainingSettings.epochs)
+        warmup = count(
+            "pruning_warmup", 1, LIMITS["epochs"], min(TrainingSettings.pruning_warmup, epochs)
+        )
+        finalists = count("finalists", 1, 100, TrainingSettings.finalists)
+        folds = count("finalist_folds", 2, 100, TrainingSettings.finalist_folds)
+        windows = count("windows", 1, 100, TrainingSettings.windows)
         if warmup > epochs:
             raise self.fail(
                 "training.pruning_warmup", f"({warmup}) exceeds training.epochs ({epochs})"

@@ -267,6 +267,11 @@ ESTIMATOR_RULES = [
         r"training\.epochs: expected an integer from 1 to 100000",
     ),
     (
+        "epochs as a word",
+        _with("training.epochs", "ten"),
+        r"training\.epochs: expected an integer from 1 to 100000, got 'ten'",
+    ),
+    (
         "head units not a list",
         _with("fixed", {"batch_size": 16, "head_units": 32}),
         r"head_units must be a list",
