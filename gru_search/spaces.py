@@ -230,6 +230,9 @@ class SearchSpace:
         for param in self.params:
             if param.name in trial_params:
                 value = trial_params[param.name]
+                if param.kind == "float" and param.step is not None:
+                    # Optuna's grid point low + k * step carries float noise: 0.7000000000000001
+                    value = float(f"{value:.12g}")
                 estimator_params[param.name] = tuple(value) if param.name == "head_units" else value
         return estimator_params
 

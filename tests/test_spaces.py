@@ -92,6 +92,23 @@ def test_to_estimator_params_is_a_pure_mapping():
     }
 
 
+def test_a_stepped_float_reaches_the_estimator_without_optuna_float_noise():
+    space = SearchSpace.from_dict(MINIMAL)
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(0)).ask(
+        {"dropout": optuna.distributions.FloatDistribution(0.0, 0.4, step=0.1)}
+    )
+    drawn = [0.1 * k for k in range(5)]  # 0.30000000000000004 among them, as Optuna gives
+    params = {"n_layers": 1, "units_0": 8, "cell": "gru", "learning_rate": 0.01}
+    assert [space.to_estimator_params({**params, "dropout": d})["dropout"] for d in drawn] == [
+        0.0,
+        0.1,
+        0.2,
+        0.3,
+        0.4,
+    ]
+    assert repr(space.sample(trial)["dropout"]) in {"0.0", "0.1", "0.2", "0.3", "0.4"}
+
+
 def test_round_trip_through_to_dict():
     for name in available_spaces():
         space = load_space(name)
