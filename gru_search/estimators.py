@@ -383,6 +383,7 @@ class _BaseGRU(BaseEstimator):
             config = self.model_config(seed)  # validates the architecture parameters
 
             self.preprocessor_ = self._fit_preprocessor(batch)
+            self._fit_companion(batch, targets, weights, n_outputs, seed)
             self.model_ = self._build_model(config, n_outputs)
             self.device_ = training_device()
 
@@ -430,6 +431,15 @@ class _BaseGRU(BaseEstimator):
             losses = self.history_[monitor]
             self.best_epoch_ = int(np.nanargmin(losses)) + 1 if np.isfinite(losses).any() else 0
         return self
+
+    def _fit_companion(
+        self, batch: Any, targets: np.ndarray, weights: np.ndarray, n_outputs: int, seed: int
+    ) -> None:
+        """Fit a model that predicts beside the network (none here; see GRUTextClassifier).
+
+        Called before the network is built and trained, so that the per-epoch scores a
+        search prunes on already include it.
+        """
 
     def _raw_predict(self, X: Any) -> np.ndarray:
         memo = getattr(self, "_prediction_memo", False)

@@ -11,6 +11,10 @@ Token-id sequences (lists of non-negative ints, of any lengths) work too, for te
 tokenised elsewhere: id ``k`` becomes ``k + 2`` (0 is padding, 1 an unknown token) and
 ids beyond those seen in training read as unknown.
 
+With ``ngram_weight > 0`` the predicted probabilities are a weighted average of the
+GRU's and those of a logistic regression on TF-IDF word 1-2-grams, fitted on the same
+texts (:mod:`gru_search.text_ngrams`); both parts are inside the one Keras model.
+
 Text models run on the TensorFlow backend (the vectoriser is a TensorFlow layer).
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import keras
@@ -32,6 +36,7 @@ from gru_search.estimators import NOT_SEARCHABLE, GRUClassifier
 from gru_search.exceptions import DataError
 from gru_search.model import GRUConfig, compile_model, recurrent_head
 from gru_search.preprocessing import checked_count
+from gru_search.text_ngrams import fit_ngram_model
 
 #: The longest ``sequence_length="auto"`` picks (tokens); longer texts are truncated.
 MAX_AUTO_SEQUENCE_LENGTH = 256
@@ -172,6 +177,16 @@ class GRUTextClassifier(GRUClassifier):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss (scikit-learn's convention), multiplied with
         ``sample_weight``.
+    ngram_weight : float in [0, 1), default=0.0
+        Share of a linear bag-of-n-grams model in the predicted probabilities: a
+        logistic regression on TF-IDF word 1-2-grams (sublinear term frequency, rows of
+        unit length), fitted on the same texts and weights before the GRU trains. 0: the
+        GRU alone. On short texts (tweets) a GRU averaged with such a model beats both
+        (``benchmarks/RESULTS.md``). Raw strings only.
+    ngram_C : float, default=3.0
+        Inverse regularisation strength of that regression (scikit-learn's ``C``).
+    ngram_max_tokens : int, default=200000
+        Largest n-gram vocabulary of that regression (the most frequent 1-2-grams).
     units, cell, bidirectional, dropout, recurrent_dropout, layer_norm, pooling, \
 head_units, optimizer, learning_rate, clipnorm, batch_size, epochs, lr_patience, \
 early_stopping, validation_fraction, patience, jit_compile, random_state, verbose
@@ -211,6 +226,9 @@ early_stopping, validation_fraction, patience, jit_compile, random_state, verbos
         "sequence_length": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "ngram_weight": [Interval(Real, 0, 1, closed="left")],
+        "ngram_C": [Interval(Real, 0, None, closed="neither")],
+        "ngram_max_tokens": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -222,6 +240,9 @@ early_stopping, validation_fraction, patience, jit_compile, random_state, verbos
         sequence_length: int | str = "auto",
         embedding_dim: int = 64,
         class_weight: dict | str | None = None,
+        ngram_weight: float = 0.0,
+        ngram_C: float = 3.0,
+        ngram_max_tokens: int = 200000,
         bidirectional: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
@@ -247,6 +268,9 @@ early_stopping, validation_fraction, patience, jit_compile, random_state, verbos
         self.sequence_length = sequence_length
         self.embedding_dim = embedding_dim
         self.class_weight = class_weight
+        self.ngram_weight = ngram_weight
+        self.ngram_C = ngram_C
+        self.ngram_max_tokens = ngram_max_tokens
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
@@ -294,12 +318,56 @@ early_stopping, validation_fraction, patience, jit_compile, random_state, verbos
             super().fit(X, y, sample_weight, callbacks=callbacks)
         finally:  # a failed fit leaves no Keras layer behind (it would not pickle)
             vectorizer = self.__dict__.pop("_vectorizer", None)
+            ngram_model = self.__dict__.pop("_ngram_model", None)
         if vectorizer is not None:  # from now on the model reads the raw strings
             text = keras.Input((1,), dtype="string", name="text")
-            self.model_ = keras.Model(
-                text, self.model_(vectorizer(text)), name=f"gru_search_text_{self.cell}"
-            )
+            outputs = self.model_(vectorizer(text))
+            if ngram_model is not None:
+                outputs = keras.layers.Add(name="blend")(
+                    [
+                        keras.layers.Rescaling(1.0 - self.ngram_weight, name="gru_share")(outputs),
+                        keras.layers.Rescaling(self.ngram_weight, name="ngram_share")(
+                            ngram_model(text)
+                        ),
+                    ]
+                )
+            self.model_ = keras.Model(text, outputs, name=f"gru_search_text_{self.cell}")
         return self
+
+    def _fit_companion(
+        self, batch: TextBatch, targets: np.ndarray, weights: np.ndarray, n_outputs: int, seed: int
+    ) -> None:
+        if not self.ngram_weight:
+            return
+        if batch.kind != "text":
+            raise DataError(
+                f"{type(self).__name__}: ngram_weight > 0 needs raw strings (its n-grams "
+                "are words); for token-id sequences set ngram_weight=0"
+            )
+        self._ngram_model = fit_ngram_model(
+            batch.values,
+            targets,
+            n_outputs,
+            weights,
+            C=self.ngram_C,
+            max_tokens=self.ngram_max_tokens,
+            seed=seed,
+        )
+
+    def _predict_outputs(self, X: Any) -> np.ndarray:
+        outputs = super()._predict_outputs(X)
+        ngram_model = self.__dict__.get("_ngram_model")
+        if ngram_model is None:  # not training, or no n-gram part: model_ has it all
+            return outputs
+        # during training model_ is the GRU on token ids; the epoch scores blend here
+        strings = self._validate_X(X, reset=False).values[:, None]
+        ngram = np.concatenate(
+            [
+                np.asarray(ngram_model.predict_on_batch(strings[start : start + 1024]))
+                for start in range(0, len(strings), 1024)
+            ]
+        )
+        return (1.0 - self.ngram_weight) * outputs + self.ngram_weight * ngram
 
     def _validate_X(self, X: Any, *, reset: bool) -> TextBatch:  # type: ignore[override]
         batch = check_texts(X, type(self).__name__)

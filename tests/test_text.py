@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,10 +76,13 @@ def test_the_automatic_length_is_the_95th_percentile_of_the_texts():
     assert small(epochs=1, sequence_length=7).fit(texts, labels).sequence_length_ == 7
 
 
+@pytest.mark.parametrize("ngram_weight", [0.0, 0.5])
 def test_a_saved_text_classifier_predicts_raw_strings_identically_in_a_fresh_process(
-    fitted, tmp_path
+    fitted, tmp_path, ngram_weight
 ):
-    classifier, _, _ = fitted
+    classifier, texts, labels = fitted
+    if ngram_weight:  # the n-gram vocabulary and regression travel inside the model too
+        classifier = small(epochs=1, ngram_weight=ngram_weight).fit(texts, labels)
     save(classifier, tmp_path / "model")
     sentences = ["a new review i love", "", "hate hate hate", "unseen words only"]
     script = (
@@ -171,6 +175,61 @@ def test_empty_texts_read_as_one_unknown_word_and_a_large_vocabulary_shrinks_to_
     assert classifier.vocabulary_size_ == len(POSITIVE + NEGATIVE + FILLER) + 2
     probabilities = classifier.predict_proba(["", "   ", "?!"])
     assert np.isfinite(probabilities).all()  # no 0/0 from a text without words
+
+
+def test_an_ngram_share_averages_a_word_pair_regression_with_the_unchanged_gru(fitted):
+    _, texts, labels = fitted
+    probe = ["a new review i love", "", "not good, not bad", "the worst film"]
+    alone = small(epochs=1).fit(texts, labels)
+    epoch_end = []  # what a search's per-epoch scoring sees during training
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: epoch_end.append(blended.predict_proba(probe))
+    )
+    blended = small(epochs=1, ngram_weight=0.25)
+    blended.fit(texts, labels, callbacks=[record])
+    ngram = (
+        np.asarray(
+            blended.model_.get_layer("ngram_regression").predict_on_batch(
+                np.asarray(probe, dtype=object)[:, None]
+            )
+        )
+        .reshape(-1)
+        .astype(np.float64)
+    )
+    # the regression is fitted apart and leaves the GRU's training as it was
+    expected = 0.75 * alone.predict_proba(probe)[:, 1] + 0.25 * ngram
+    np.testing.assert_allclose(blended.predict_proba(probe)[:, 1], expected, atol=1e-6)
+    np.testing.assert_allclose(epoch_end[0], blended.predict_proba(probe), atol=1e-6)
+    test_texts, test_labels = reviews(100, seed=1)
+    assert small(epochs=1, ngram_weight=0.9).fit(texts, labels).score(
+        test_texts, test_labels
+    ) > max(0.95, alone.score(test_texts, test_labels))
+
+
+def test_the_ngram_layer_computes_sublinear_tfidf_of_unit_length():
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from gru_search.text_ngrams import NgramLogits, ngram_counts, tfidf_features
+
+    texts = np.asarray(["good good film", "bad film", "film", "", "good bad bad bad"])
+    vectorizer = keras.layers.TextVectorization(ngrams=2, output_mode="count", sparse=True)
+    vectorizer.adapt(texts)
+    counts = ngram_counts(vectorizer, texts)
+    reference = TfidfTransformer(sublinear_tf=True).fit(counts)  # scikit-learn's TF-IDF
+    features = tfidf_features(counts, reference.idf_)
+    np.testing.assert_allclose(features.toarray(), reference.transform(counts).toarray())
+    layer = NgramLogits(counts.shape[1], 2)
+    kernel = np.random.default_rng(0).normal(size=(counts.shape[1], 2)).astype(np.float32)
+    layer.idf.assign(reference.idf_.astype(np.float32))
+    layer.kernel.assign(kernel)
+    layer.bias.assign(np.array([0.5, -0.5], dtype=np.float32))
+    logits = np.asarray(layer(vectorizer(texts[:, None])))
+    np.testing.assert_allclose(logits, features @ kernel + [0.5, -0.5], rtol=1e-5, atol=1e-5)
+
+
+def test_an_ngram_share_needs_raw_strings():
+    with pytest.raises(DataError, match="ngram_weight > 0 needs raw strings"):
+        small(epochs=1, ngram_weight=0.5).fit([[1, 2], [3], [2, 2]], ["a", "b", "a"])
 
 
 TINY_TEXT_SPACE = {
