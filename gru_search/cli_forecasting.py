@@ -20,6 +20,7 @@ from typing import Any
 
 from gru_search.exceptions import CommandError
 from gru_search.run_folder import (
+    check_run_folder,
     export_origin,
     keep_previous_export,
     prepare_run_folder,
@@ -121,6 +122,7 @@ def run_forecasting(args: argparse.Namespace) -> int:
     horizon = args.horizon
     study_name = args.study_name or f"{name}-{space.name}-h{horizon}"
     out = Path(args.out or Path("runs") / study_name)
+    check_run_folder(out, study_name)  # a wrong --out fails before the search is prepared
     storage = args.storage or sqlite_url(out / "study.db")
     search = GRUForecastSearch(
         horizon,

@@ -29,6 +29,23 @@ def prepare_run_folder(out: Path, study_name: str) -> None:
     refused: a run writes leaderboard.csv, summary.json, plots, a model and a SQLite file
     there, and would overwrite what a user keeps in it.
     """
+    if check_run_folder(out, study_name):
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        marker = out / RUN_MARKER
+        marker.write_text(json.dumps({"study": study_name}), encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"cannot create --out {out}: {error.strerror}") from None
+
+
+def check_run_folder(out: Path, study_name: str) -> bool:
+    """Refuse ``out`` as :func:`prepare_run_folder` would, creating nothing.
+
+    Returns True when ``out`` holds a previous run of ``study_name`` (a resume), False
+    when it is new or empty. Called before long preparation, so that a wrong ``--out``
+    fails at once.
+    """
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file; give a folder for the run's results")
     marker = out / RUN_MARKER
@@ -47,12 +64,8 @@ def prepare_run_folder(out: Path, study_name: str) -> None:
                 f"--out {out} holds the run of study {recorded!r}; give another --out, or "
                 f"--study-name {recorded} to resume that study"
             )
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"study": study_name}), encoding="utf-8")
-    except OSError as error:
-        raise CommandError(f"cannot create --out {out}: {error.strerror}") from None
+        return True
+    return False
 
 
 def keep_previous_export(folder: Path, trial: int) -> None:

@@ -219,6 +219,25 @@ def test_forecasting_mistakes_get_one_line_and_exit_status_2(
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+def test_a_user_folder_as_out_is_refused_before_the_search_is_prepared(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    table = sales_table()
+    short = table[table["store"] == "store-0"].head(8).assign(store="store-new")
+    pd.concat([table, short]).to_csv(tmp_path / "sales.csv", index=False)
+    users = tmp_path / "mine"
+    users.mkdir()
+    (users / "notes.txt").write_text("keep me")
+    assert main([*SALES_RUN, "--out", str(users)]) == 2
+    printed = capsys.readouterr()
+    assert "was not created by gru-search run" in printed.err
+    # the search's preparation (it reports series too short to validate) never ran
+    assert "fewer than" not in printed.out + printed.err
+    assert [p.name for p in users.iterdir()] == ["notes.txt"]
+    assert (users / "notes.txt").read_text() == "keep me"
+
+
 def promoted_sales(n_stores: int = 3, months: int = 44) -> pd.DataFrame:
     """Sales that jump by 30 in promotion months (a plan known ahead) at stores of
     different sizes (a static column)."""
