@@ -18,7 +18,9 @@ Both contenders see the same training part and are scored once on the test part
 - TF-IDF (word 1-2-grams, sublinear tf, min_df 2) + logistic regression, C and class
   weights tuned by a 3-fold grid search on macro-F1;
 - GRUSearchCV over ``search_spaces/text.yaml`` (GRUTextClassifier on raw strings) for
-  ``--budget`` seconds, then its refit; the seconds are all of it.
+  ``--budget`` seconds, then its refit; the seconds are all of it. When the refit model
+  averages its GRU with the n-gram regression (``ngram_weight > 0``), each part is also
+  trained alone with the same settings and scored, so the table shows what each adds.
 """
 
 from __future__ import annotations
@@ -89,7 +91,50 @@ def tfidf_logistic(X_train, y_train, X_test, y_test) -> dict:
     )
 
 
-def gru_search(X_train, y_train, X_test, y_test, args: argparse.Namespace) -> dict:
+def searched_parts(search, X_train, y_train, X_test, y_test) -> list[dict]:
+    """The refit model's two parts alone, when it averages a GRU with the n-gram
+    regression: what each contributes to the blend (same training tweets, same settings)."""
+    from sklearn.base import clone
+    from sklearn.preprocessing import LabelEncoder
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    from gru_search.text_ngrams import fit_ngram_model, predict_strings
+
+    best = search.best_estimator_
+    if not best.ngram_weight:
+        return []
+    start = time.perf_counter()
+    encoder = LabelEncoder().fit(y_train)
+    weights = compute_sample_weight(best.class_weight, y_train)
+    regression = fit_ngram_model(
+        X_train,
+        encoder.transform(y_train),
+        len(encoder.classes_),
+        weights,
+        C=best.ngram_C,
+        max_tokens=best.ngram_max_tokens,
+        seed=0,
+    )
+    probabilities = predict_strings(regression, X_test)
+    if probabilities.shape[1] == 1:
+        probabilities = np.column_stack([1 - probabilities[:, 0], probabilities[:, 0]])
+    rows = [
+        scores(
+            "  its n-gram regression alone",
+            y_test,
+            encoder.classes_[probabilities.argmax(axis=1)],
+            time.perf_counter() - start,
+        )
+    ]
+    start = time.perf_counter()
+    alone = clone(best).set_params(ngram_weight=0.0).fit(X_train, y_train)
+    rows.append(
+        scores("  its GRU alone", y_test, alone.predict(X_test), time.perf_counter() - start)
+    )
+    return rows
+
+
+def gru_search(X_train, y_train, X_test, y_test, args: argparse.Namespace) -> list[dict]:
     from gru_search import GRUSearchCV, GRUTextClassifier
 
     start = time.perf_counter()
@@ -105,12 +150,13 @@ def gru_search(X_train, y_train, X_test, y_test, args: argparse.Namespace) -> di
     seconds = time.perf_counter() - start
     print(search.leaderboard().head(10).to_string(), flush=True)
     print(f"refit trial {search.best_trial_.number}: {search.best_params_}", flush=True)
-    return scores(
+    searched = scores(
         f"GRUSearchCV '{args.space}' ({args.budget:.0f} s)",
         y_test,
         search.predict(X_test),
         seconds,
     )
+    return [searched, *searched_parts(search, X_train, y_train, X_test, y_test)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -132,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = [tfidf_logistic(X_train, y_train, X_test, y_test)]
     print(pd.DataFrame(rows).to_string(index=False), flush=True)
     if not args.skip_gru:
-        rows.append(gru_search(X_train, y_train, X_test, y_test, args))
+        rows.extend(gru_search(X_train, y_train, X_test, y_test, args))
     print()
     print("| model | accuracy | macro-F1 | seconds |")
     print("|---|---:|---:|---:|")

@@ -36,7 +36,7 @@ from gru_search.estimators import NOT_SEARCHABLE, GRUClassifier
 from gru_search.exceptions import DataError
 from gru_search.model import GRUConfig, compile_model, recurrent_head
 from gru_search.preprocessing import checked_count
-from gru_search.text_ngrams import fit_ngram_model
+from gru_search.text_ngrams import fit_ngram_model, predict_strings
 
 #: The longest ``sequence_length="auto"`` picks (tokens); longer texts are truncated.
 MAX_AUTO_SEQUENCE_LENGTH = 256
@@ -360,13 +360,7 @@ early_stopping, validation_fraction, patience, jit_compile, random_state, verbos
         if ngram_model is None:  # not training, or no n-gram part: model_ has it all
             return outputs
         # during training model_ is the GRU on token ids; the epoch scores blend here
-        strings = self._validate_X(X, reset=False).values[:, None]
-        ngram = np.concatenate(
-            [
-                np.asarray(ngram_model.predict_on_batch(strings[start : start + 1024]))
-                for start in range(0, len(strings), 1024)
-            ]
-        )
+        ngram = predict_strings(ngram_model, self._validate_X(X, reset=False).values)
         return (1.0 - self.ngram_weight) * outputs + self.ngram_weight * ngram
 
     def _validate_X(self, X: Any, *, reset: bool) -> TextBatch:  # type: ignore[override]

@@ -108,6 +108,18 @@ def ngram_counts(vectorizer: keras.layers.TextVectorization, texts: np.ndarray) 
     return sp.vstack(chunks).tocsr()
 
 
+def predict_strings(model: keras.Model, texts: np.ndarray) -> np.ndarray:
+    """``model``'s outputs for 1-D strings, in chunks (``Model.predict`` refuses object
+    arrays; ``predict_on_batch`` takes them)."""
+    column = np.asarray(texts, dtype=object).reshape(-1, 1)
+    return np.concatenate(
+        [
+            np.asarray(model.predict_on_batch(column[start : start + _CHUNK]))
+            for start in range(0, len(column), _CHUNK)
+        ]
+    )
+
+
 def fit_ngram_model(
     texts: np.ndarray,
     targets: np.ndarray,
@@ -169,4 +181,4 @@ def fit_ngram_model(
     return keras.Model(text, outputs, name="ngram_regression")
 
 
-__all__ = ["NgramLogits", "fit_ngram_model", "ngram_counts", "tfidf_features"]
+__all__ = ["NgramLogits", "fit_ngram_model", "ngram_counts", "predict_strings", "tfidf_features"]
