@@ -102,6 +102,7 @@ def print_leaderboard(board: Any, top: int = 10) -> None:
             "finalist_score",
             "cell",
             "units",
+            "ngram_weight",  # text: the n-gram regression's share of a trial's model
             "n_params",
             "best_epoch",
             "mean_epoch_seconds",

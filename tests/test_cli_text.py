@@ -42,6 +42,7 @@ def test_run_text_then_predict_and_export(tmp_path, text_space, review_table, ca
     printed = capsys.readouterr().out
     assert "reviews: train 180 texts of" in printed and "test 60 texts" in printed
     assert "test macro-F1 of the exported model" in printed
+    assert "ngram_weight" in printed  # the leaderboard shows each trial's n-gram share
     summary = json.loads((out / "summary.json").read_text())
     assert summary["test_accuracy"] > 0.7 and summary["test_f1_macro"] > 0.7
     model = load(out / "model")

@@ -242,6 +242,7 @@ TINY_TEXT_SPACE = {
     "params": {
         "embedding_dim": {"type": "categorical", "choices": [8, 16]},
         "pooling": {"type": "categorical", "choices": ["last", "mean"]},
+        "ngram_weight": {"type": "categorical", "choices": [0.0, 0.5]},
     },
     "fixed": {"jit_compile": False, "batch_size": 32},
     "training": {"epochs": 4, "metric": "f1_macro", "pruning_warmup": 2, "finalists": 1},
