@@ -121,6 +121,8 @@ def run_gru(
         units=tuple(args.units),
         cell=args.cell,
         loss=args.loss,
+        loss_weighting=args.loss_weighting,
+        season_length=SEASON[args.frequency],
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         epochs=args.epochs,
@@ -198,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--units", nargs="+", type=int, default=[128])
     parser.add_argument("--cell", default="gru")
     parser.add_argument("--loss", default="mae", choices=["mse", "mae"])
+    parser.add_argument("--loss-weighting", default="mase", choices=["mase", "uniform"])
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=30)

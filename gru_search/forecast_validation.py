@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gru_search.forecast_weights import seasonal_naive_scale
 from gru_search.forecasting import ForecastDataError, SeriesSet
 
 #: Errors a forecasting search can minimise.
@@ -118,12 +119,7 @@ def mase(history: np.ndarray, actual: np.ndarray, forecast: np.ndarray, season: 
     ``season``; lag 1 when the history is not longer than a season). NaN when that scale
     is 0 (a constant history).
     """
-    lag = season if len(history) > season else 1
-    if len(history) <= lag:
-        return float("nan")
-    scale = float(np.mean(np.abs(history[lag:] - history[:-lag])))
-    if scale <= 0:
-        return float("nan")
+    scale = seasonal_naive_scale(history, season)
     return float(np.mean(np.abs(np.asarray(actual) - np.asarray(forecast))) / scale)
 
 
