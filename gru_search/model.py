@@ -135,7 +135,11 @@ def resolve_jit_compile(model: keras.Model, requested: bool | Literal["auto"]) -
     return all(getattr(layer, "supports_jit", True) for layer in _all_layers(model.layers))
 
 
-def _optimizer(config: GRUConfig) -> keras.optimizers.Optimizer:
+#: With a learning-rate decay, the rate the cosine ends at, as a fraction of the first.
+COSINE_FINAL_FRACTION = 0.05
+
+
+def _optimizer(config: GRUConfig, decay_steps: int | None = None) -> keras.optimizers.Optimizer:
     classes = {
         "adam": keras.optimizers.Adam,
         "adamw": keras.optimizers.AdamW,
@@ -143,7 +147,12 @@ def _optimizer(config: GRUConfig) -> keras.optimizers.Optimizer:
         "sgd": keras.optimizers.SGD,
         "nadam": keras.optimizers.Nadam,
     }
-    return classes[config.optimizer](learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    learning_rate: Any = config.learning_rate
+    if decay_steps is not None:
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps, alpha=COSINE_FINAL_FRACTION
+        )
+    return classes[config.optimizer](learning_rate=learning_rate, clipnorm=config.clipnorm)
 
 
 def _head(task: Task, n_outputs: int) -> tuple[keras.layers.Layer, str]:
@@ -178,6 +187,7 @@ def build_model(
     masked: bool = False,
     loss: Any = None,
     name: str | None = None,
+    decay_steps: int | None = None,
 ) -> keras.Model:
     """Build and compile the Keras model for a configuration.
 
@@ -200,6 +210,10 @@ def build_model(
     name : str, optional
         The model's name (default ``gru_search_<variant>``); models nested in one model
         (an ensemble) need distinct names.
+    decay_steps : int, optional
+        Decay the learning rate along a cosine from ``config.learning_rate`` to
+        :data:`COSINE_FINAL_FRACTION` of it over this many optimiser steps (the whole
+        training, usually); ``None`` keeps it constant.
 
     Returns
     -------
@@ -217,7 +231,9 @@ def build_model(
     model = keras.Model(
         inputs if masked else values, outputs, name=name or f"gru_search_{config.cell}"
     )
-    return compile_model(model, config, task, task_loss if loss is None else loss)
+    return compile_model(
+        model, config, task, task_loss if loss is None else loss, decay_steps=decay_steps
+    )
 
 
 def recurrent_head(
@@ -260,12 +276,20 @@ def recurrent_head(
     return output_layer(x), task_loss
 
 
-def compile_model(model: keras.Model, config: GRUConfig, task: Task, loss: Any) -> keras.Model:
-    """Compile ``model`` with the configuration's optimiser, ``loss`` and the task's
-    metrics (XLA as ``config.jit_compile`` resolves for it)."""
+def compile_model(
+    model: keras.Model,
+    config: GRUConfig,
+    task: Task,
+    loss: Any,
+    *,
+    decay_steps: int | None = None,
+) -> keras.Model:
+    """Compile ``model`` with the configuration's optimiser (its learning rate decayed over
+    ``decay_steps`` steps, when given), ``loss`` and the task's metrics (XLA as
+    ``config.jit_compile`` resolves for it)."""
     metrics = ["accuracy"] if task == "classification" else []
     model.compile(
-        optimizer=_optimizer(config),
+        optimizer=_optimizer(config, decay_steps),
         loss=loss,
         metrics=metrics,
         jit_compile=resolve_jit_compile(model, config.jit_compile),

@@ -299,3 +299,13 @@ def test_a_recursive_forecaster_saves_and_refuses_quantiles(tmp_path):
     pd.testing.assert_frame_equal(load(tmp_path / "model").predict(), forecaster.predict())
     with pytest.raises(ValueError, match=r'strategy="recursive" .* no quantiles or covariates'):
         small_forecaster(strategy="recursive", quantiles=(0.1, 0.9)).fit(table)
+
+
+@pytest.mark.parametrize(("schedule", "final_fraction"), [("cosine", 0.05), ("constant", 1.0)])
+def test_the_learning_rate_decays_along_a_cosine_to_the_end_of_training(schedule, final_fraction):
+    forecaster = small_forecaster(epochs=3, learning_rate=0.01, learning_rate_schedule=schedule)
+    forecaster.fit(seasonal_table(n_series=3))
+    optimizer = forecaster.model_.optimizer
+    steps_per_epoch = -(-sum(72 - 2 * PERIOD - HORIZON + 1 for _ in range(3)) // 16)
+    assert int(optimizer.iterations.numpy()) == 3 * steps_per_epoch
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.01 * final_fraction, rel=1e-4)
