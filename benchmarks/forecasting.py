@@ -122,6 +122,7 @@ def run_gru(
         cell=args.cell,
         loss=args.loss,
         loss_weighting=args.loss_weighting,
+        learning_rate_schedule=args.learning_rate_schedule,
         season_length=SEASON[args.frequency],
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
@@ -201,6 +202,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cell", default="gru")
     parser.add_argument("--loss", default="mae", choices=["mse", "mae"])
     parser.add_argument("--loss-weighting", default="mase", choices=["mase", "uniform"])
+    parser.add_argument(
+        "--learning-rate-schedule", default="cosine", choices=["cosine", "constant"]
+    )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=30)

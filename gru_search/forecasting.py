@@ -709,7 +709,8 @@ class GRUForecaster(BaseEstimator):
     learning_rate_schedule : {"cosine", "constant"}, default="cosine"
         ``"cosine"``: the learning rate falls along a cosine from ``learning_rate`` to 5 %
         of it over the ``epochs`` (on M3 monthly, with MASE weights, one network's MASE
-        went from 0.915 to 0.902); ``"constant"``: ``learning_rate`` throughout.
+        went from 0.915 to 0.902); ``"constant"``: ``learning_rate`` throughout, which
+        may learn more from a short training (a few epochs of a small model).
     quantiles : tuple of float or None, default=None
         Levels in (0, 1) of prediction quantiles (``(0.1, 0.9)`` for an 80 % interval),
         learned with the pinball loss beside the point forecast; ``predict`` adds a column

@@ -37,7 +37,16 @@ def promoted_sales(n_series: int = 6, length: int = LENGTH, seed: int = 0) -> pd
 
 
 def forecaster(**params) -> GRUForecaster:
-    defaults = dict(horizon=HORIZON, units=(16,), epochs=20, jit_compile=False, random_state=0)
+    # a constant rate: 20 epochs of a 16-unit model learn the promotions (error 0.53),
+    # while a cosine decay over those 20 epochs leaves them half learnt (1.53)
+    defaults = dict(
+        horizon=HORIZON,
+        units=(16,),
+        epochs=20,
+        learning_rate_schedule="constant",
+        jit_compile=False,
+        random_state=0,
+    )
     return GRUForecaster(**{**defaults, **params})
 
 
