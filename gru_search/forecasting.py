@@ -739,8 +739,8 @@ class GRUForecaster(BaseEstimator):
         few horizons). With ``"pad"``, ``input_size="auto"`` is never shortened.
     n_models : int, default=1
         Networks trained with different seeds on the same windows, their forecasts
-        averaged (an ensemble: on M3 monthly, 4 networks cut the MASE of one by about
-        5 %, benchmarks/RESULTS.md), for ``n_models`` times the training time.
+        averaged (an ensemble: on M3 monthly, 4 networks cut the MASE of one by 2-5 %,
+        benchmarks/RESULTS.md), for ``n_models`` times the training time.
         ``callbacks`` passed to :meth:`fit` see each network's training in turn.
     strategy : {"direct", "recursive"}, default="direct"
         ``"direct"``: one output per horizon step, all forecast at once (errors do not
